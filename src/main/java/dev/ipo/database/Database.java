@@ -1,0 +1,84 @@
+package dev.ipo.database;
+
+import com.impossibl.postgres.jdbc.PGDataSource;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * IPO's two ways into PostgreSQL: a HikariCP pool on the official driver for every query, and a
+ * pgjdbc-ng data source for the LISTEN connection, which camel-pgevent needs (it asks the
+ * connection for pgjdbc-ng's own notification API).
+ */
+public final class Database implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Database.class);
+
+    private final HikariDataSource pool;
+    private final PGDataSource listenDataSource;
+
+    /**
+     * @param jdbcUrl a {@code jdbc:postgresql://host:port/database} URL
+     * @param poolSize the most connections the pool opens
+     */
+    public Database(String jdbcUrl, String user, String password, int poolSize) {
+        if (!jdbcUrl.startsWith("jdbc:postgresql://")) {
+            throw new IllegalArgumentException(
+                    "ipo.db.url must start with jdbc:postgresql://, got: " + jdbcUrl);
+        }
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("ipo");
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(user);
+        config.setPassword(password);
+        config.setMaximumPoolSize(poolSize);
+        // Start even when the database is briefly away; queries fail and are retried instead.
+        config.setInitializationFailTimeout(-1);
+        pool = new HikariDataSource(config);
+
+        listenDataSource = new PGDataSource();
+        listenDataSource.setUrl(jdbcUrl.replaceFirst("^jdbc:postgresql:", "jdbc:pgsql:"));
+        listenDataSource.setUser(user);
+        listenDataSource.setPassword(password);
+    }
+
+    /** The pool every route query runs on. */
+    public DataSource pool() {
+        return pool;
+    }
+
+    /** A data source for camel-pgevent's LISTEN connection. */
+    public DataSource listenDataSource() {
+        return listenDataSource;
+    }
+
+    /**
+     * Creates or upgrades the schema with the migrations shipped in the jar.
+     *
+     * @param placeholders values for {@code ${...}} in the migrations, such as column defaults
+     */
+    public void migrate(Map<String, String> placeholders) {
+        var result =
+                Flyway.configure()
+                        .dataSource(pool)
+                        .locations("classpath:db/migration")
+                        .placeholders(placeholders)
+                        .load()
+                        .migrate();
+        LOG.info(
+                "Database schema is ready. schema_version={} migrations_applied={}",
+                result.targetSchemaVersion != null
+                        ? result.targetSchemaVersion
+                        : result.initialSchemaVersion,
+                result.migrationsExecuted);
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}

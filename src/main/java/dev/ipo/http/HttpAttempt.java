@@ -1,0 +1,19 @@
+package dev.ipo.http;
+
+/**
+ * What one HTTP attempt got back from the server.
+ *
+ * @param statusCode the response status
+ * @param headersJson the response headers as a JSON object, names in lower case
+ * @param body the response body as received, at most the configured cap
+ * @param size the body's full length in bytes, also past the cap
+ * @param truncated whether {@code body} holds less than {@code size} bytes
+ * @param retryAfterMillis the server's {@code Retry-After}, or -1 when it sent none
+ */
+public record HttpAttempt(
+        int statusCode,
+        String headersJson,
+        byte[] body,
+        long size,
+        boolean truncated,
+        long retryAfterMillis) {}
