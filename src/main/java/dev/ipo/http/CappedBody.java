@@ -10,8 +10,8 @@ import io.vertx.ext.web.codec.BodyCodec;
 import io.vertx.ext.web.codec.spi.BodyStream;
 
 /**
- * Collects one response body up to a cap and counts the bytes past it, so a huge response costs
- * no more memory than the cap while the row can still tell its full length.
+ * Collects one response body up to a cap and counts the bytes past it, so a huge response costs no
+ * more memory than the cap while the row can still tell its full length.
  */
 final class CappedBody implements BodyCodec<Buffer> {
 

@@ -28,12 +28,12 @@ import org.apache.camel.component.vertx.http.VertxHttpEndpoint;
 
 /**
  * Maps a claimed job onto camel-vertx-http and its answer back: the request goes exactly to the
- * job's URL with only the job's own headers (no Camel header ever reaches the remote server),
- * and the response comes back as an {@link HttpAttempt}, whatever its status.
+ * job's URL with only the job's own headers (no Camel header ever reaches the remote server), and
+ * the response comes back as an {@link HttpAttempt}, whatever its status.
  *
  * <p>The job is read from the exchange property {@value #JOB_PROPERTY}: the map the claim query
- * returned, with {@code url}, {@code method}, {@code headers} (JSON text), {@code data} and
- * {@code timeout_ms}.
+ * returned, with {@code url}, {@code method}, {@code headers} (JSON text), {@code data} and {@code
+ * timeout_ms}.
  */
 public final class JobHttpBinding extends DefaultVertxHttpBinding {
 
@@ -184,7 +184,8 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
             return Math.max(0, Long.parseLong(value)) * 1000;
         } catch (NumberFormatException notSeconds) {
             try {
-                ZonedDateTime when = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME);
+                ZonedDateTime when =
+                        ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME);
                 return Math.max(0, Duration.between(ZonedDateTime.now(), when).toMillis());
             } catch (DateTimeParseException notDate) {
                 return -1;

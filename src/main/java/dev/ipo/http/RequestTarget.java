@@ -5,10 +5,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * Where a job's request goes: host, port, TLS and the request target exactly as the user wrote
- * it. Only characters that may not appear in a request line (spaces, non-ASCII, a stray
- * {@code %}) are percent-encoded; existing escapes such as {@code %2B} are sent untouched, and
- * Unicode host names are sent in their ASCII (punycode) form.
+ * Where a job's request goes: host, port, TLS and the request target exactly as the user wrote it.
+ * Only characters that may not appear in a request line (spaces, non-ASCII, a stray {@code %}) are
+ * percent-encoded; existing escapes such as {@code %2B} are sent untouched, and Unicode host names
+ * are sent in their ASCII (punycode) form.
  *
  * @param host the host name or IP address, without IPv6 brackets
  * @param port the TCP port, the scheme's default when the URL names none

@@ -5,9 +5,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.camel.Exchange;
 
 /**
- * Caps the jobs one daemon has in flight, so that a backlog of a million rows never opens a
- * million sockets: the claim route asks for a page no larger than the room left, and every
- * stored result gives its place back.
+ * Caps the jobs one daemon has in flight, so that a backlog of a million rows never opens a million
+ * sockets: the claim route asks for a page no larger than the room left, and every stored result
+ * gives its place back.
  */
 public final class JobCapacity {
 
@@ -31,8 +31,8 @@ public final class JobCapacity {
 
     /**
      * Reserves room for the next page and sets {@value #LIMIT_HEADER} to its size. Returns false,
-     * ending the claim loop, when there is no room or the last page came back short (the queue
-     * has no more due jobs).
+     * ending the claim loop, when there is no room or the last page came back short (the queue has
+     * no more due jobs).
      */
     public boolean reserve(Exchange exchange) {
         if (Boolean.FALSE.equals(exchange.getProperty(LAST_PAGE_FULL))) {

@@ -85,7 +85,9 @@ public final class ResultStore extends AsyncProcessorSupport {
             row.put("responseBody", response.body());
             row.put("responseSize", response.size());
             row.put("responseTruncated", response.truncated());
-            row.put("error", "");
+            row.put(
+                    "error",
+                    response.statusCode() >= 400 ? "server answered " + response.statusCode() : "");
         } else {
             Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
             boolean jobIsInvalid = cause instanceof IllegalArgumentException;
@@ -130,17 +132,31 @@ public final class ResultStore extends AsyncProcessorSupport {
     private static void logOutcome(
             long jobId, int attempt, int maxAttempts, Outcome outcome, Map<String, Object> row) {
         switch (outcome.state()) {
-            case DONE -> LOG.debug(
-                    "Job is done. job_id={} attempt={}/{} status_code={}",
-                    jobId, attempt, maxAttempts, row.get("statusCode"));
-            case WAITING -> LOG.warn(
-                    "Job attempt failed and will be retried. job_id={} attempt={}/{}"
-                            + " status_code={} retry_in_ms={} error={}",
-                    jobId, attempt, maxAttempts, row.get("statusCode"),
-                    outcome.retryDelayMillis(), row.get("error"));
-            default -> LOG.error(
-                    "Job failed. job_id={} attempt={}/{} status_code={} error={}",
-                    jobId, attempt, maxAttempts, row.get("statusCode"), row.get("error"));
+            case DONE ->
+                    LOG.debug(
+                            "Job is done. job_id={} attempt={}/{} status_code={}",
+                            jobId,
+                            attempt,
+                            maxAttempts,
+                            row.get("statusCode"));
+            case WAITING ->
+                    LOG.warn(
+                            "Job attempt failed and will be retried. job_id={} attempt={}/{}"
+                                    + " status_code={} retry_in_ms={} error={}",
+                            jobId,
+                            attempt,
+                            maxAttempts,
+                            row.get("statusCode"),
+                            outcome.retryDelayMillis(),
+                            row.get("error"));
+            default ->
+                    LOG.error(
+                            "Job failed. job_id={} attempt={}/{} status_code={} error={}",
+                            jobId,
+                            attempt,
+                            maxAttempts,
+                            row.get("statusCode"),
+                            row.get("error"));
         }
     }
 

@@ -5,11 +5,10 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Decides, after each attempt, whether a job is done, failed for good, or waits for another try.
- * No answer at all and the statuses below are worth another try; any other 4xx or 5xx is not.
- * Delays grow exponentially from a base up to a cap, with jitter so that jobs that failed
- * together do not retry together; a server's {@code Retry-After} replaces the delay, within the
- * cap.
+ * Decides, after each attempt, whether a job is done, failed for good, or waits for another try. No
+ * answer at all and the statuses below are worth another try; any other 4xx or 5xx is not. Delays
+ * grow exponentially from a base up to a cap, with jitter so that jobs that failed together do not
+ * retry together; a server's {@code Retry-After} replaces the delay, within the cap.
  */
 public final class RetryPolicy {
 
