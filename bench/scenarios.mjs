@@ -11,6 +11,7 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,7 +28,7 @@ const settings = {
     postmasterPidFile: env.BENCH_POSTMASTER_PID_FILE,
     targetPort: Number(env.BENCH_TARGET_PORT),
     targetPid: Number(env.BENCH_TARGET_PID),
-    projectDir: env.BENCH_PROJECT_DIR,
+    daemonDir: env.BENCH_DAEMON_DIR,
     workDir: env.BENCH_WORK_DIR,
     outDir: env.BENCH_OUT_DIR,
     javaOptions: (env.BENCH_JAVA_OPTS ?? '').split(/\s+/).filter(Boolean),
@@ -45,7 +46,7 @@ const SLOW_DELAY_MS = 1_000;
 const BACKLOG_JOBS = 100_000;
 const IDLE_SETTLE_MS = 3_000;
 const IDLE_WINDOW_MS = 10_000;
-const WARMUP_BATCH_JOBS = 2_000;
+const WARMUP_BATCH_JOBS = positiveInteger(env.BENCH_WARMUP_JOBS ?? '2000', 'BENCH_WARMUP_JOBS');
 const WARMUP_SEQUENTIAL_JOBS = 50;
 const DAEMON_READY_TIMEOUT_MS = 90_000;
 const DAEMON_STOP_TIMEOUT_MS = 45_000;
@@ -218,6 +219,53 @@ function cpuSplitText(split) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The HTTP target's own counters
+
+function targetRequest(pathname) {
+    return new Promise((resolve, reject) => {
+        const request = http.get(
+            { host: '127.0.0.1', port: settings.targetPort, path: pathname, agent: false },
+            (response) => {
+                let body = '';
+                response.setEncoding('utf8');
+                response.on('data', (chunk) => {
+                    body += chunk;
+                });
+                response.on('end', () => resolve(JSON.parse(body)));
+            });
+        request.on('error', reject);
+        request.setTimeout(5_000, () => request.destroy(new Error('target did not answer')));
+    });
+}
+
+/** When requests reached the target, in seconds after `sinceWallMs`. */
+function targetTimeline(stats, sinceWallMs) {
+    const after = (at) => (at === null ? null : (at - sinceWallMs) / 1000);
+    return {
+        requests: stats.requests,
+        firstRequestSeconds: after(stats.firstRequestAt),
+        lastRequestSeconds: after(stats.lastRequestAt),
+        lastResponseSeconds: after(stats.lastResponseAt),
+        connectionsOpened: stats.connectionsOpened,
+        maxOpenConnections: stats.maxOpenConnections,
+        maxInFlight: stats.maxInFlight,
+    };
+}
+
+function targetTimelineText(timeline) {
+    const s = (value) => (value === null ? '–' : value.toFixed(3));
+    return [
+        `- HTTP target: ${timeline.requests} requests,`,
+        `the first ${s(timeline.firstRequestSeconds)} s`,
+        `and the last ${s(timeline.lastRequestSeconds)} s after commit,`,
+        `last answer ${s(timeline.lastResponseSeconds)} s;`,
+        `at most ${timeline.maxInFlight} requests open at once;`,
+        `${timeline.connectionsOpened} new connections`,
+        `(at most ${timeline.maxOpenConnections} open)`,
+    ].join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
 // PostgreSQL clients
 
 function client(user) {
@@ -384,7 +432,7 @@ class Daemon {
         this.starts += 1;
         const log = fs.openSync(this.logPath, 'w');
         this.process = spawn('java', [...settings.javaOptions, '-jar', 'target/ipo.jar'], {
-            cwd: settings.projectDir,
+            cwd: settings.daemonDir,
             env: {
                 ...process.env,
                 IPO_DB_URL: `jdbc:postgresql://127.0.0.1:${settings.pgPort}/${settings.database}`,
@@ -424,7 +472,7 @@ class Daemon {
 
     /** SIGTERM, then SIGKILL if the graceful shutdown takes too long; returns seconds taken. */
     async stop() {
-        if (!this.process || this.exitCode !== undefined) return 0;
+        if (!this.process || this.exitCode !== undefined) return { seconds: 0, killed: false };
         const began = performance.now();
         this.process.kill('SIGTERM');
         const stopped = await Promise.race([
@@ -481,11 +529,13 @@ async function runBatch({ admin, listener, daemon, url, jobs, timeoutMs, label }
     const cpuBefore = cpuSnapshot(daemon);
     const sampler = daemon.pid ? startMemorySampler(daemon.pid) : null;
     const { batch, finished } = listener.expect(jobs);
+    await targetRequest('/__reset');
 
     const sentAt = performance.now();
     await admin.query(
         'INSERT INTO ipo_flower (url) SELECT $1 FROM generate_series(1, $2)', [url, jobs]);
     const committedAt = performance.now();
+    const committedAtWall = Date.now();
 
     const outcome = await waitForBatch(admin, batch, finished, jobs, timeoutMs);
     listener.endBatch();
@@ -508,6 +558,7 @@ async function runBatch({ admin, listener, daemon, url, jobs, timeoutMs, label }
         maxRssKb: sampler?.maxRssKb ?? 0,
         hwmKb: daemon.pid ? memoryKb(daemon.pid).hwm : 0,
         cpu: cpuSplit(cpuBefore, cpuAfter),
+        target: targetTimeline(await targetRequest('/__stats'), committedAtWall),
         statements: await daemonStatements(admin, 6),
     };
     details(`\n### ${label}\n`
@@ -519,6 +570,7 @@ async function runBatch({ admin, listener, daemon, url, jobs, timeoutMs, label }
         + ` states ${stateCountsText(result.states)}\n`
         + (daemon.pid ? `- daemon memory: max sampled VmRSS ${(result.maxRssKb / 1024).toFixed(0)}`
             + ` MB, VmHWM ${(result.hwmKb / 1024).toFixed(0)} MB\n` : '')
+        + targetTimelineText(result.target) + '\n'
         + cpuSplitText(result.cpu) + '\n'
         + statementsText(result.statements));
     return result;
@@ -532,7 +584,8 @@ async function waitForBatch(admin, batch, finished, jobs, timeoutMs) {
         done = true;
     });
     while (!done && performance.now() < deadline) {
-        await Promise.race([finished, sleep(Math.min(COUNT_POLL_MS, deadline - performance.now()))]);
+        const pause = Math.min(COUNT_POLL_MS, deadline - performance.now());
+        await Promise.race([finished, sleep(pause)]);
         if (done) break;
         const inTable = await finishedCount(admin);
         if (inTable >= jobs && batch.received < jobs) {
@@ -652,7 +705,9 @@ async function runBacklog({ admin, listener, daemon, label }) {
     await admin.query('SELECT pg_stat_statements_reset()');
 
     const { batch, finished } = listener.expect(BACKLOG_JOBS);
+    await targetRequest('/__reset');
     const cpuBefore = cpuSnapshot(daemon);
+    const spawnedAtWall = Date.now();
     const spawnedAt = daemon.start();
     const readyAt = await daemon.waitReady();
     const sampler = startMemorySampler(daemon.pid);
@@ -678,6 +733,7 @@ async function runBacklog({ admin, listener, daemon, label }) {
         maxRssKb: sampler.maxRssKb,
         hwmKb: memoryKb(daemon.pid).hwm,
         cpu: cpuSplit(cpuBefore, cpuAfter),
+        target: targetTimeline(await targetRequest('/__stats'), spawnedAtWall),
         statements: await daemonStatements(admin, 6),
     };
     result.ratePerSecondFromStart = batch.received / result.fromStartSeconds;
@@ -694,6 +750,7 @@ async function runBacklog({ admin, listener, daemon, label }) {
         + ` states ${stateCountsText(result.states)}\n`
         + `- daemon memory: max sampled VmRSS ${(result.maxRssKb / 1024).toFixed(0)} MB,`
         + ` VmHWM ${(result.hwmKb / 1024).toFixed(0)} MB\n`
+        + targetTimelineText(result.target).replace('after commit', 'after the spawn') + '\n'
         + cpuSplitText(result.cpu) + '\n'
         + statementsText(result.statements));
     return result;
@@ -723,7 +780,8 @@ async function runRound(round, clients) {
         const spawnedAt = daemon.start();
         const readyAt = await daemon.waitReady();
         results.startSeconds = (readyAt - spawnedAt) / 1000;
-        details(`- daemon pid ${daemon.pid} ready ${results.startSeconds.toFixed(2)} s after spawn`);
+        details(`- daemon pid ${daemon.pid} ready`
+            + ` ${results.startSeconds.toFixed(2)} s after spawn`);
         progress(`run ${round}: daemon ready in ${results.startSeconds.toFixed(1)} s; warming up`);
         await warmUp({ admin, writer, listener, daemon });
 
@@ -854,7 +912,8 @@ function anomalies(rounds) {
         if (round.error) lines.push(`- run ${i + 1} failed: ${round.error.split('\n')[0]}`);
     });
     for (const [key, seen] of daemonLogProblems()) {
-        lines.push(`- daemon log, ${seen.count}×: ${key}\n  e.g. \`${seen.example.slice(0, 300)}\``);
+        const example = seen.example.slice(0, 300);
+        lines.push(`- daemon log, ${seen.count}×: ${key}\n  e.g. \`${example}\``);
     }
     return lines;
 }
@@ -875,6 +934,8 @@ async function main() {
         '',
         `- command: \`${settings.command}\` (from the project root)`,
         `- machine: ${machineLine()}`,
+        `- daemon: target/ipo.jar built ${env.BENCH_JAR_TIME ?? '?'}, run as`
+            + ` \`java ${[...settings.javaOptions, '-jar', 'target/ipo.jar'].join(' ')}\``,
         `- ${settings.runs} run(s); each starts a fresh daemon, warms it up with`
             + ` ${WARMUP_BATCH_JOBS} + ${WARMUP_SEQUENTIAL_JOBS} jobs, then runs the scenarios`,
     ].join('\n');
@@ -886,11 +947,12 @@ async function main() {
     await Promise.all([admin.connect(), writer.connect(), listenConnection.connect()]);
     const listener = new OutputListener(listenConnection);
 
+    await listener.start();
+
     const rounds = [];
     try {
         for (let round = 1; round <= settings.runs; round++) {
             try {
-                if (round === 1) await listenerAfterSchema(admin, listener);
                 rounds.push(await runRound(round, { admin, writer, listener }));
             } catch (error) {
                 progress(`run ${round} failed: ${error.message}`);
@@ -917,14 +979,6 @@ async function main() {
     fs.writeFileSync(resultsPath, JSON.stringify(rounds, null, 2));
     process.stdout.write('\n' + summary + '\n');
     if (rounds.every((round) => round.error)) process.exitCode = 1;
-}
-
-/**
- * The daemon creates the schema at its first start, so LISTEN works at once but the table is
- * there only after the first daemon has started; run.sh starts with an empty database.
- */
-async function listenerAfterSchema(admin, listener) {
-    await listener.start();
 }
 
 process.on('SIGTERM', () => process.exit(143));

@@ -53,10 +53,8 @@ public final class IpoConfiguration implements CamelConfiguration {
         LOG.info("IPO daemon is starting. daemon_id={}", daemonId);
 
         int maxInFlight = settings.number("ipo.max-in-flight");
-        context.getRegistry()
-                .bind(
-                        "jobCapacity",
-                        new JobCapacity(maxInFlight, settings.number("ipo.claim.page-size")));
+        JobCapacity capacity = new JobCapacity(maxInFlight, settings.number("ipo.claim.page-size"));
+        context.getRegistry().bind("jobCapacity", capacity);
         context.getRegistry()
                 .bind(
                         "jobHttpBinding",
@@ -72,6 +70,7 @@ public final class IpoConfiguration implements CamelConfiguration {
         ResultStore resultStore =
                 new ResultStore(
                         context.createProducerTemplate(),
+                        capacity,
                         STORE_ENDPOINT,
                         retryPolicy,
                         daemonId,

@@ -41,6 +41,7 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
     public static final String JOB_PROPERTY = "ipoJob";
 
     private static final String BODY_PROPERTY = "ipoResponseBody";
+    private static final String DEADLINE_PROPERTY = "ipoDeadlineNanos";
     private static final String DEADLINE_KEY = "ipo.deadlineNanos";
     private static final String TIMER_KEY = "ipo.deadlineTimer";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -74,6 +75,7 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
         WebClient client = client(endpoint.getComponent().getVertx());
         CappedBody body = new CappedBody(maxResponseBytes);
         exchange.setProperty(BODY_PROPERTY, body);
+        exchange.setProperty(DEADLINE_PROPERTY, System.nanoTime() + timeoutMillis * 1_000_000);
         HttpRequest<Buffer> request =
                 client.request(method, target.port(), target.host(), target.requestUri())
                         .ssl(target.secure())
@@ -95,7 +97,7 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
             AsyncResult<HttpResponse<Buffer>> response)
             throws JsonProcessingException {
         if (response.failed()) {
-            exchange.setException(response.cause());
+            exchange.setException(deadlineOrCause(exchange, response.cause()));
             return;
         }
         HttpResponse<Buffer> result = response.result();
@@ -172,6 +174,19 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
             vertx.cancelTimer(timer);
             context.set(TIMER_KEY, null);
         }
+    }
+
+    /**
+     * The deadline timer cuts the connection, and Vert.x then reports only that the stream was
+     * reset; past the deadline, say what really happened.
+     */
+    private static Throwable deadlineOrCause(Exchange exchange, Throwable cause) {
+        long deadline = exchange.getProperty(DEADLINE_PROPERTY, Long.class);
+        if (System.nanoTime() - deadline < 0) {
+            return cause;
+        }
+        Map<?, ?> job = exchange.getProperty(JOB_PROPERTY, Map.class);
+        return new TimeoutException("no complete response within " + job.get("timeout_ms") + " ms");
     }
 
     /** Reads {@code Retry-After} as seconds or as an HTTP date; -1 when absent or unreadable. */

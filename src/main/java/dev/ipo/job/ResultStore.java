@@ -4,6 +4,7 @@ import dev.ipo.http.HttpAttempt;
 import dev.ipo.http.JobHttpBinding;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -35,6 +36,7 @@ public final class ResultStore extends AsyncProcessorSupport {
     private static final long STORE_RETRY_MILLIS = 1000;
 
     private final ProducerTemplate producer;
+    private final JobCapacity capacity;
     private final String storeEndpointUri;
     private final RetryPolicy retryPolicy;
     private final String daemonId;
@@ -44,16 +46,20 @@ public final class ResultStore extends AsyncProcessorSupport {
     private volatile boolean stopping;
 
     /**
+     * @param capacity the in-flight cap; the store route frees the places of stored results, and
+     *     this class those of results the database refused
      * @param storeEndpointUri the route that writes a list of results (see store-results.sql)
      * @param batchSize the most results written in one transaction
      */
     public ResultStore(
             ProducerTemplate producer,
+            JobCapacity capacity,
             String storeEndpointUri,
             RetryPolicy retryPolicy,
             String daemonId,
             int batchSize) {
         this.producer = producer;
+        this.capacity = capacity;
         this.storeEndpointUri = storeEndpointUri;
         this.retryPolicy = retryPolicy;
         this.daemonId = daemonId;
@@ -114,7 +120,8 @@ public final class ResultStore extends AsyncProcessorSupport {
         if (cause == null) {
             return "the attempt failed for an unknown reason";
         }
-        String message = String.valueOf(cause.getMessage());
+        // PostgreSQL text cannot hold NUL, and a server's error text may contain one.
+        String message = String.valueOf(cause.getMessage()).replace('\u0000', ' ');
         if (cause instanceof IllegalArgumentException) {
             return "invalid job: " + message;
         } else if (cause instanceof ConnectException) {
@@ -192,7 +199,11 @@ public final class ResultStore extends AsyncProcessorSupport {
         }
     }
 
-    /** Writes one batch, retrying while the database is away unless IPO is stopping. */
+    /**
+     * Writes one batch, retrying while the database is away unless IPO is stopping. A row the
+     * database refuses (a data or constraint error) would fail every retry of its batch, so the
+     * batch is then written row by row and only the refused row is dropped.
+     */
     private void store(List<PendingResult> batch) {
         List<Map<String, Object>> rows = new ArrayList<>(batch.size());
         for (PendingResult result : batch) {
@@ -203,7 +214,20 @@ public final class ResultStore extends AsyncProcessorSupport {
                 producer.sendBodyAndHeader(storeEndpointUri, rows, "jobCount", rows.size());
                 break;
             } catch (RuntimeException e) {
-                if (stopping) {
+                if (isRefusedData(e) && batch.size() > 1) {
+                    for (PendingResult result : batch) {
+                        store(List.of(result));
+                    }
+                    return;
+                } else if (isRefusedData(e)) {
+                    LOG.error(
+                            "The database refused a result; the job runs again when its lease"
+                                    + " expires. job_id={} error={}",
+                            rows.get(0).get("id"),
+                            e.getMessage());
+                    capacity.release(1);
+                    break;
+                } else if (stopping) {
                     LOG.error(
                             "Could not store results while stopping; their leases will expire"
                                     + " and another daemon will run them again. results={}",
@@ -227,6 +251,17 @@ public final class ResultStore extends AsyncProcessorSupport {
         for (PendingResult result : batch) {
             result.callback().done(false);
         }
+    }
+
+    /** Whether PostgreSQL refused the data itself (SQLSTATE class 22 or 23), not the connection. */
+    private static boolean isRefusedData(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                return state.startsWith("22") || state.startsWith("23");
+            }
+        }
+        return false;
     }
 
     private record PendingResult(
