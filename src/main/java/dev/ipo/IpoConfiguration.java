@@ -76,6 +76,18 @@ public final class IpoConfiguration implements CamelConfiguration {
                         daemonId,
                         settings.number("ipo.store.batch-size"));
         context.getRegistry().bind("resultStore", resultStore);
+        context.addService(
+                new ServiceSupport() {
+                    @Override
+                    protected void doStart() {
+                        resultStore.start();
+                    }
+
+                    @Override
+                    protected void doStop() throws InterruptedException {
+                        resultStore.stop();
+                    }
+                });
     }
 
     private static Database openDatabase(CamelContext context, Settings settings) throws Exception {

@@ -12,13 +12,16 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLException;
 import org.apache.camel.AsyncCallback;
+import org.apache.camel.AsyncProcessor;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
-import org.apache.camel.support.AsyncProcessorSupport;
+import org.apache.camel.support.AsyncCallbackToCompletableFutureAdapter;
+import org.apache.camel.support.AsyncProcessorHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +32,12 @@ import org.slf4j.LoggerFactory;
  * one, so a single job is stored at once and a flood is stored in few commits, with no timer in
  * between. An exchange stays in flight until its result is committed, which lets Camel's graceful
  * shutdown wait for results as well as for HTTP calls.
+ *
+ * <p>It is deliberately not a Camel service: a route that uses it is stopped and started again when
+ * its file is reloaded, and that must not stop the writer. {@link #start()} and {@link #stop()}
+ * follow the Camel context instead.
  */
-public final class ResultStore extends AsyncProcessorSupport {
+public final class ResultStore implements AsyncProcessor {
 
     private static final Logger LOG = LoggerFactory.getLogger(ResultStore.class);
     private static final long STORE_RETRY_MILLIS = 1000;
@@ -168,15 +175,27 @@ public final class ResultStore extends AsyncProcessorSupport {
     }
 
     @Override
-    protected void doStart() {
+    public void process(Exchange exchange) throws Exception {
+        AsyncProcessorHelper.process(this, exchange);
+    }
+
+    @Override
+    public CompletableFuture<Exchange> processAsync(Exchange exchange) {
+        var callback = new AsyncCallbackToCompletableFutureAdapter<>(exchange);
+        process(exchange, callback);
+        return callback.getFuture();
+    }
+
+    /** Starts the writer thread. */
+    public void start() {
         stopping = false;
         writer = new Thread(this::writeBatches, "ipo-result-store");
         writer.setDaemon(true);
         writer.start();
     }
 
-    @Override
-    protected void doStop() throws InterruptedException {
+    /** Writes what is queued, then stops the writer thread. */
+    public void stop() throws InterruptedException {
         stopping = true;
         writer.interrupt();
         writer.join(10_000);
