@@ -6,8 +6,8 @@
 # scenarios.mjs then runs the scenarios and starts and stops the daemon. Everything this script
 # started is stopped when it ends, whether it succeeds, fails or is interrupted.
 #
-# Usage: bench/run.sh [--runs N] [--only fast,latency,slow1k,slow10k,idle,backlog] [--rebuild]
-#                     [--keep]
+# Usage: bench/run.sh [--runs N] [--only LIST] [--wait-quiet SECONDS] [--pg-setting KEY=VALUE]
+#                     [--rebuild] [--keep]
 # See bench/README.md for what each scenario measures.
 
 set -euo pipefail
@@ -19,6 +19,10 @@ Usage: bench/run.sh [options]
   --runs N       rounds of every scenario; the table shows medians (default 3, 1 is quick)
   --only LIST    comma-separated scenarios to run: fast, latency, slow1k, slow10k, idle,
                  backlog (default: all)
+  --wait-quiet S before each scenario, wait up to S seconds for other processes to leave the
+                 machine nearly idle (default 0: do not wait; a busy run is flagged anyway)
+  --pg-setting K=V  add a postgresql.conf line, e.g. synchronous_commit=off to see what the
+                 disk's flushes cost; repeatable; the summary lists it (default: none)
   --rebuild      build target/ipo.jar even if it exists
   --keep         keep the temporary PostgreSQL data directory and logs
   -h, --help     this text
@@ -32,12 +36,18 @@ runs=3
 only=''
 rebuild=false
 keep=false
+quiet_wait=0
+pg_settings=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
         --runs=*) runs="${1#*=}"; shift ;;
         --only) only="${2:?--only needs a list}"; shift 2 ;;
         --only=*) only="${1#*=}"; shift ;;
+        --wait-quiet) quiet_wait="${2:?--wait-quiet needs seconds}"; shift 2 ;;
+        --wait-quiet=*) quiet_wait="${1#*=}"; shift ;;
+        --pg-setting) pg_settings+=("${2:?--pg-setting needs KEY=VALUE}"); shift 2 ;;
+        --pg-setting=*) pg_settings+=("${1#*=}"); shift ;;
         --rebuild) rebuild=true; shift ;;
         --keep) keep=true; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -48,11 +58,27 @@ if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
     echo "--runs must be a whole number of at least 1, got: $runs" >&2
     exit 2
 fi
+if ! [[ "$quiet_wait" =~ ^[0-9]+$ ]]; then
+    echo "--wait-quiet must be a whole number of seconds, got: $quiet_wait" >&2
+    exit 2
+fi
+for setting in ${pg_settings[@]+"${pg_settings[@]}"}; do
+    if ! [[ "$setting" =~ ^[a-z_.]+=[A-Za-z0-9_.]+$ ]]; then
+        echo "--pg-setting takes KEY=VALUE, got: $setting" >&2
+        exit 2
+    fi
+done
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 project_dir="$(dirname "$bench_dir")"
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 reproduce="bench/run.sh --runs $runs${only:+ --only $only}"
+if [[ "$quiet_wait" != 0 ]]; then
+    reproduce+=" --wait-quiet $quiet_wait"
+fi
+for setting in ${pg_settings[@]+"${pg_settings[@]}"}; do
+    reproduce+=" --pg-setting $setting"
+done
 
 for tool in node npm java "$pg_bin/postgres" "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/psql"; do
     if ! command -v "$tool" >/dev/null; then
@@ -148,6 +174,11 @@ cp "$jar" "$daemon_dir/target/ipo.jar"
 cp -r "$project_dir/target/lib" "$daemon_dir/target/lib"
 cp -r "$project_dir/application.properties" "$project_dir/routes" "$daemon_dir/"
 
+read -r load_1m _ </proc/loadavg
+if awk -v load="$load_1m" 'BEGIN { exit !(load > 1) }'; then
+    log "Note: load average $load_1m; other processes will skew the numbers (see --wait-quiet)"
+fi
+
 log "Starting PostgreSQL in $pg_data"
 mkdir -p "$pg_data"
 if [[ "$(id -u)" == 0 ]]; then
@@ -166,6 +197,9 @@ unix_socket_directories = ''
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = top
 EOF
+for setting in ${pg_settings[@]+"${pg_settings[@]}"}; do
+    printf "%s = '%s'\n" "${setting%%=*}" "${setting#*=}" >>"$pg_data/postgresql.conf"
+done
 # The log goes inside the data directory, which only the postgres user may write to.
 as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w -t 60 start >/dev/null
 pg_started=true
@@ -204,6 +238,8 @@ BENCH_RUNS="$runs" \
     BENCH_WORK_DIR="$work_dir" \
     BENCH_OUT_DIR="$out_dir" \
     BENCH_COMMAND="$reproduce" \
+    BENCH_QUIET_WAIT="$quiet_wait" \
+    BENCH_PG_SETTINGS="${pg_settings[*]+"${pg_settings[*]}"}" \
     BENCH_JAR_TIME="$(date -u -r "$jar" '+%Y-%m-%d %H:%M UTC')" \
     node "$bench_dir/scenarios.mjs" &
 driver_pid=$!

@@ -54,6 +54,12 @@ const MEMORY_SAMPLE_MS = 100;
 // How often a batch scenario counts finished rows in SQL, to notice NOTIFYs that never came.
 const COUNT_POLL_MS = 2_000;
 
+// Above this share of the machine taken by processes outside the benchmark, a run is flagged.
+const OTHER_LOAD_WARNING = 0.1;
+// How long to wait before a scenario for other processes to go quiet; 0 does not wait.
+const QUIET_WAIT_MS = 1000 * Number(env.BENCH_QUIET_WAIT ?? '0');
+const QUIET_SAMPLE_MS = 2_000;
+
 const CLOCK_TICKS_PER_SECOND = 100;
 const PAGE_BYTES = 4096;
 
@@ -172,10 +178,19 @@ function startMemorySampler(pid) {
     return sampler;
 }
 
+/** CPU ticks the whole machine spent busy, all cores together. */
+function machineBusyTicks() {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    // user nice system idle iowait irq softirq steal: all but idle and iowait were busy.
+    const [user, nice, system, , , irq, softirq, steal] = fields.slice(1).map(Number);
+    return user + nice + system + irq + softirq + (steal || 0);
+}
+
 /** A snapshot of everyone's CPU, so a scenario can say who spent its cores. */
 function cpuSnapshot(daemon) {
     return {
         at: performance.now(),
+        machine: machineBusyTicks(),
         daemon: daemon.pid ? cpuTicks(`/proc/${daemon.pid}/stat`) ?? 0 : 0,
         threads: daemon.pid ? threadTicks(daemon.pid) : new Map(),
         postgres: postgresTicks(),
@@ -194,7 +209,7 @@ function cpuSplit(before, after) {
         if (delta > 0) threads.push({ name: thread.name, seconds: seconds(delta) });
     }
     threads.sort((a, b) => b.seconds - a.seconds);
-    return {
+    const split = {
         wallSeconds: (after.at - before.at) / 1000,
         daemonSeconds: seconds(after.daemon - before.daemon),
         postgresSeconds: seconds(after.postgres - before.postgres),
@@ -202,6 +217,10 @@ function cpuSplit(before, after) {
         benchSeconds: benchMicros / 1e6,
         topThreads: threads.slice(0, 8),
     };
+    // Whatever else ran on the machine meanwhile: other users' builds and tests skew the numbers.
+    split.otherSeconds = Math.max(0, seconds(after.machine - before.machine) - split.daemonSeconds
+        - split.postgresSeconds - split.targetSeconds - split.benchSeconds);
+    return split;
 }
 
 function cpuSplitText(split) {
@@ -209,7 +228,8 @@ function cpuSplitText(split) {
     const lines = [
         `- CPU seconds over ${f(split.wallSeconds)} s wall (${os.cpus().length} cores):`
             + ` daemon ${f(split.daemonSeconds)}, PostgreSQL ${f(split.postgresSeconds)},`
-            + ` HTTP target ${f(split.targetSeconds)}, measuring client ${f(split.benchSeconds)}`,
+            + ` HTTP target ${f(split.targetSeconds)}, measuring client ${f(split.benchSeconds)},`
+            + ` other processes ${f(split.otherSeconds)}`,
     ];
     if (split.topThreads.length > 0) {
         const threads = split.topThreads.map((t) => `${t.name} ${f(t.seconds)}`).join(', ');
@@ -443,10 +463,13 @@ class Daemon {
         });
         fs.closeSync(log);
         this.pid = this.process.pid;
-        this.exited = new Promise((resolve) => this.process.once('exit', resolve));
         this.exitCode = undefined;
-        this.exited.then((code) => {
-            this.exitCode = code;
+        this.expectingExit = false;
+        this.exited = new Promise((resolve) => {
+            this.process.once('exit', (code, signal) => {
+                this.exitCode = signal ?? code;
+                resolve(this.exitCode);
+            });
         });
         // run.sh kills whatever pid is in this file if the benchmark itself dies.
         fs.writeFileSync(daemonPidFile, String(this.pid));
@@ -458,7 +481,7 @@ class Daemon {
         const deadline = performance.now() + DAEMON_READY_TIMEOUT_MS;
         while (performance.now() < deadline) {
             if (this.exitCode !== undefined) {
-                throw new Error(`The daemon exited with code ${this.exitCode} before it was ready.`
+                throw new Error(`The daemon exited (${this.exitCode}) before it was ready.`
                     + ` Log ${this.logPath}:\n${this.logTail(30)}`);
             }
             if (/Apache Camel \S+ \(\S+\) started in/.test(fs.readFileSync(this.logPath, 'utf8'))) {
@@ -474,6 +497,7 @@ class Daemon {
     async stop() {
         if (!this.process || this.exitCode !== undefined) return { seconds: 0, killed: false };
         const began = performance.now();
+        this.expectingExit = true;
         this.process.kill('SIGTERM');
         const stopped = await Promise.race([
             this.exited.then(() => true),
@@ -486,6 +510,15 @@ class Daemon {
         fs.rmSync(daemonPidFile, { force: true });
         this.pid = null;
         return { seconds: (performance.now() - began) / 1000, killed: !stopped };
+    }
+
+    /** Throws if the daemon ended without being asked to, so a round fails fast and says why. */
+    checkAlive() {
+        if (this.exitCode !== undefined && !this.expectingExit) {
+            throw new Error(`The daemon ended unexpectedly (${this.exitCode}); a SIGTERM from`
+                + ` outside the benchmark shows in its log as "shutdown hook triggered by SIGTERM".`
+                + ` Log ${this.logPath}:\n${this.logTail(15)}`);
+        }
     }
 
     logTail(lines) {
@@ -537,7 +570,7 @@ async function runBatch({ admin, listener, daemon, url, jobs, timeoutMs, label }
     const committedAt = performance.now();
     const committedAtWall = Date.now();
 
-    const outcome = await waitForBatch(admin, batch, finished, jobs, timeoutMs);
+    const outcome = await waitForBatch(admin, daemon, batch, finished, jobs, timeoutMs);
     listener.endBatch();
     if (sampler) clearInterval(sampler.timer);
     const cpuAfter = cpuSnapshot(daemon);
@@ -577,7 +610,7 @@ async function runBatch({ admin, listener, daemon, url, jobs, timeoutMs, label }
 }
 
 /** Waits for the batch's last NOTIFY, counting rows in SQL now and then to notice lost ones. */
-async function waitForBatch(admin, batch, finished, jobs, timeoutMs) {
+async function waitForBatch(admin, daemon, batch, finished, jobs, timeoutMs) {
     const deadline = performance.now() + timeoutMs;
     let done = false;
     finished.then(() => {
@@ -585,8 +618,9 @@ async function waitForBatch(admin, batch, finished, jobs, timeoutMs) {
     });
     while (!done && performance.now() < deadline) {
         const pause = Math.min(COUNT_POLL_MS, deadline - performance.now());
-        await Promise.race([finished, sleep(pause)]);
+        await Promise.race([finished, sleep(pause), daemon.exited]);
         if (done) break;
+        daemon.checkAlive();
         const inTable = await finishedCount(admin);
         if (inTable >= jobs && batch.received < jobs) {
             // Every row is finished, so the missing NOTIFYs are not coming; give them a moment.
@@ -606,6 +640,7 @@ async function runSequential({ admin, writer, listener, daemon, jobs, label }) {
     let timeouts = 0;
     const budgetEnds = performance.now() + SEQUENTIAL_BUDGET_MS;
     for (let i = 0; i < jobs && performance.now() < budgetEnds; i++) {
+        daemon.checkAlive();
         const sentAt = performance.now();
         const inserted = await writer.query(
             'INSERT INTO ipo_flower (url) VALUES ($1) RETURNING id', [fastUrl]);
@@ -658,6 +693,7 @@ async function runIdle({ admin, daemon, label }) {
     const commitsBefore = await databaseCommits(admin);
     const cpuBefore = cpuSnapshot(daemon);
     await sleep(IDLE_WINDOW_MS);
+    daemon.checkAlive();
     const cpuAfter = cpuSnapshot(daemon);
     const commitsAfter = await databaseCommits(admin);
     const calls = await daemonStatementCalls(admin);
@@ -712,7 +748,7 @@ async function runBacklog({ admin, listener, daemon, label }) {
     const readyAt = await daemon.waitReady();
     const sampler = startMemorySampler(daemon.pid);
     // The daemon was not running when cpuBefore was read; its whole life counts.
-    const outcome = await waitForBatch(admin, batch, finished, BACKLOG_JOBS, 300_000);
+    const outcome = await waitForBatch(admin, daemon, batch, finished, BACKLOG_JOBS, 300_000);
     listener.endBatch();
     clearInterval(sampler.timer);
     const cpuAfter = cpuSnapshot(daemon);
@@ -774,8 +810,28 @@ function wanted(name) {
 async function runRound(round, clients) {
     const { admin, writer, listener } = clients;
     const daemon = new Daemon(round);
+    const context = { admin, writer, listener, daemon };
     const results = {};
     details(`\n## Run ${round}\n`);
+    const scenarios = [
+        { name: 'fast', title: `${FAST_JOBS} fast jobs in one INSERT`,
+            run: () => runBatch({ ...context, url: fastUrl, jobs: FAST_JOBS, timeoutMs: 120_000,
+                label: `${FAST_JOBS} fast jobs, one INSERT` }) },
+        { name: 'latency', title: `${SEQUENTIAL_JOBS} sequential jobs`,
+            run: () => runSequential({ ...context, jobs: SEQUENTIAL_JOBS,
+                label: `${SEQUENTIAL_JOBS} sequential jobs` }) },
+        { name: 'slow1k', title: `${SLOW_SMALL_JOBS} jobs answering after ${SLOW_DELAY_MS} ms`,
+            run: () => runBatch({ ...context, url: slowUrl, jobs: SLOW_SMALL_JOBS,
+                timeoutMs: 60_000, label: `${SLOW_SMALL_JOBS} jobs of ${SLOW_DELAY_MS} ms` }) },
+        { name: 'slow10k', title: `${SLOW_LARGE_JOBS} jobs answering after ${SLOW_DELAY_MS} ms`,
+            run: () => runBatch({ ...context, url: slowUrl, jobs: SLOW_LARGE_JOBS,
+                timeoutMs: 120_000, label: `${SLOW_LARGE_JOBS} jobs of ${SLOW_DELAY_MS} ms` }) },
+        { name: 'idle', title: `idle for ${IDLE_WINDOW_MS / 1000} s`,
+            run: () => runIdle({ ...context, label: 'idle' }) },
+        // Last, because it stops and restarts the daemon.
+        { name: 'backlog', title: `backlog of ${BACKLOG_JOBS} rows, then daemon start`,
+            run: () => runBacklog({ ...context, label: `backlog of ${BACKLOG_JOBS} fast jobs` }) },
+    ];
     try {
         const spawnedAt = daemon.start();
         const readyAt = await daemon.waitReady();
@@ -783,37 +839,13 @@ async function runRound(round, clients) {
         details(`- daemon pid ${daemon.pid} ready`
             + ` ${results.startSeconds.toFixed(2)} s after spawn`);
         progress(`run ${round}: daemon ready in ${results.startSeconds.toFixed(1)} s; warming up`);
-        await warmUp({ admin, writer, listener, daemon });
+        await warmUp(context);
 
-        const context = { admin, writer, listener, daemon };
-        if (wanted('fast')) {
-            progress(`run ${round}: ${FAST_JOBS} fast jobs in one INSERT`);
-            results.fast = await runBatch({ ...context, url: fastUrl, jobs: FAST_JOBS,
-                timeoutMs: 120_000, label: `${FAST_JOBS} fast jobs, one INSERT` });
-        }
-        if (wanted('latency')) {
-            progress(`run ${round}: ${SEQUENTIAL_JOBS} sequential jobs`);
-            results.latency = await runSequential({ ...context, jobs: SEQUENTIAL_JOBS,
-                label: `${SEQUENTIAL_JOBS} sequential jobs` });
-        }
-        if (wanted('slow1k')) {
-            progress(`run ${round}: ${SLOW_SMALL_JOBS} jobs answering after ${SLOW_DELAY_MS} ms`);
-            results.slow1k = await runBatch({ ...context, url: slowUrl, jobs: SLOW_SMALL_JOBS,
-                timeoutMs: 60_000, label: `${SLOW_SMALL_JOBS} jobs of ${SLOW_DELAY_MS} ms` });
-        }
-        if (wanted('slow10k')) {
-            progress(`run ${round}: ${SLOW_LARGE_JOBS} jobs answering after ${SLOW_DELAY_MS} ms`);
-            results.slow10k = await runBatch({ ...context, url: slowUrl, jobs: SLOW_LARGE_JOBS,
-                timeoutMs: 120_000, label: `${SLOW_LARGE_JOBS} jobs of ${SLOW_DELAY_MS} ms` });
-        }
-        if (wanted('idle')) {
-            progress(`run ${round}: idle for ${IDLE_WINDOW_MS / 1000} s`);
-            results.idle = await runIdle({ ...context, label: 'idle' });
-        }
-        if (wanted('backlog')) {
-            progress(`run ${round}: backlog of ${BACKLOG_JOBS} rows, then daemon start`);
-            results.backlog = await runBacklog({ ...context,
-                label: `backlog of ${BACKLOG_JOBS} fast jobs` });
+        for (const scenario of scenarios) {
+            if (!wanted(scenario.name)) continue;
+            await waitForQuiet(daemon, scenario.name);
+            progress(`run ${round}: ${scenario.title}`);
+            results[scenario.name] = await scenario.run();
         }
     } finally {
         const stop = await daemon.stop();
@@ -822,6 +854,24 @@ async function runRound(round, clients) {
         results.stopKilled = stop.killed;
     }
     return results;
+}
+
+/**
+ * Waits, at most BENCH_QUIET_WAIT seconds, until processes outside the benchmark leave the
+ * machine nearly idle, so that another user's build does not land in a measurement.
+ */
+async function waitForQuiet(daemon, name) {
+    if (QUIET_WAIT_MS === 0) return;
+    const began = performance.now();
+    while (performance.now() - began < QUIET_WAIT_MS) {
+        const before = cpuSnapshot(daemon);
+        await sleep(QUIET_SAMPLE_MS);
+        const split = cpuSplit(before, cpuSnapshot(daemon));
+        if (split.otherSeconds / (split.wallSeconds * os.cpus().length) < OTHER_LOAD_WARNING) {
+            return;
+        }
+    }
+    progress(`  the machine stayed busy for ${QUIET_WAIT_MS / 1000} s; running ${name} anyway`);
 }
 
 function median(values) {
@@ -908,6 +958,15 @@ function anomalies(rounds) {
             lines.push(`- run ${i + 1} latency: ${round.latency.timeouts} jobs without a NOTIFY`
                 + ` within ${SEQUENTIAL_JOB_TIMEOUT_MS} ms`);
         }
+        for (const name of ['fast', 'latency', 'slow1k', 'slow10k', 'idle', 'backlog']) {
+            const cpu = round[name]?.cpu;
+            if (!cpu) continue;
+            const share = cpu.otherSeconds / (cpu.wallSeconds * os.cpus().length);
+            if (share > OTHER_LOAD_WARNING) {
+                lines.push(`- run ${i + 1} ${name}: other processes used`
+                    + ` ${(100 * share).toFixed(0)} % of the machine meanwhile: skewed`);
+            }
+        }
         if (round.stopKilled) lines.push(`- run ${i + 1}: the daemon ignored SIGTERM; killed`);
         if (round.error) lines.push(`- run ${i + 1} failed: ${round.error.split('\n')[0]}`);
     });
@@ -934,6 +993,8 @@ async function main() {
         '',
         `- command: \`${settings.command}\` (from the project root)`,
         `- machine: ${machineLine()}`,
+        `- PostgreSQL 15: default settings${env.BENCH_PG_SETTINGS
+            ? ` except ${env.BENCH_PG_SETTINGS}` : ''} (synchronous_commit on unless listed)`,
         `- daemon: target/ipo.jar built ${env.BENCH_JAR_TIME ?? '?'}, run as`
             + ` \`java ${[...settings.javaOptions, '-jar', 'target/ipo.jar'].join(' ')}\``,
         `- ${settings.runs} run(s); each starts a fresh daemon, warms it up with`
