@@ -1,15 +1,14 @@
 package dev.ipo.job;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ipo.http.HttpAttempt;
 import dev.ipo.http.JobHttpBinding;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -41,6 +40,10 @@ public final class ResultStore implements AsyncProcessor {
 
     private static final Logger LOG = LoggerFactory.getLogger(ResultStore.class);
     private static final long STORE_RETRY_MILLIS = 1000;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Keeps one statement's JSON within reach of memory when responses are large. */
+    private static final long MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024;
 
     private final ProducerTemplate producer;
     private final JobCapacity capacity;
@@ -80,43 +83,50 @@ public final class ResultStore implements AsyncProcessor {
         long jobId = ((Number) job.get("id")).longValue();
         int attempt = ((Number) job.get("attempts")).intValue();
         int maxAttempts = ((Number) job.get("max_attempts")).intValue();
+        long startedAt = exchange.getClock().getCreated();
 
-        Map<String, Object> row = new HashMap<>();
-        row.put("id", jobId);
-        row.put("attempt", attempt);
-        row.put("daemonId", daemonId);
-        row.put(
-                "startedAt",
-                OffsetDateTime.ofInstant(
-                        Instant.ofEpochMilli(exchange.getClock().getCreated()), ZoneOffset.UTC));
         HttpAttempt response = exchange.getMessage().getBody(HttpAttempt.class);
+        ResultRow row;
         Outcome outcome;
         if (response != null) {
             outcome = retryPolicy.afterResponse(response, attempt, maxAttempts);
-            row.put("statusCode", response.statusCode());
-            row.put("responseHeaders", response.headersJson());
-            row.put("responseBody", response.body());
-            row.put("responseSize", response.size());
-            row.put("responseTruncated", response.truncated());
-            row.put(
-                    "error",
-                    response.statusCode() >= 400 ? "server answered " + response.statusCode() : "");
+            int status = response.statusCode();
+            row =
+                    new ResultRow(
+                            jobId,
+                            attempt,
+                            daemonId,
+                            outcome.state().columnValue(),
+                            status,
+                            response.headersJson(),
+                            response.body(),
+                            response.size(),
+                            response.truncated(),
+                            status >= 400 ? "server answered " + status : "",
+                            outcome.retryDelayMillis(),
+                            startedAt);
         } else {
             Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
             boolean jobIsInvalid = cause instanceof IllegalArgumentException;
             outcome = retryPolicy.afterNoResponse(!jobIsInvalid, attempt, maxAttempts);
-            row.put("statusCode", 0);
-            row.put("responseHeaders", "{}");
-            row.put("responseBody", new byte[0]);
-            row.put("responseSize", 0L);
-            row.put("responseTruncated", false);
-            row.put("error", describe(cause));
+            row =
+                    new ResultRow(
+                            jobId,
+                            attempt,
+                            daemonId,
+                            outcome.state().columnValue(),
+                            0,
+                            "{}",
+                            new byte[0],
+                            0,
+                            false,
+                            describe(cause),
+                            outcome.retryDelayMillis(),
+                            startedAt);
         }
-        row.put("state", outcome.state().columnValue());
-        row.put("retryDelayMillis", outcome.retryDelayMillis());
-        logOutcome(jobId, attempt, maxAttempts, outcome, row);
+        logOutcome(row, maxAttempts, outcome);
 
-        if (!queue.offer(new PendingResult(row, exchange, callback))) {
+        if (!queue.offer(new PendingResult(row, callback))) {
             throw new IllegalStateException("result queue refused a result");
         }
         return false;
@@ -143,34 +153,33 @@ public final class ResultStore implements AsyncProcessor {
         return cause.getClass().getSimpleName() + ": " + message;
     }
 
-    private static void logOutcome(
-            long jobId, int attempt, int maxAttempts, Outcome outcome, Map<String, Object> row) {
+    private static void logOutcome(ResultRow row, int maxAttempts, Outcome outcome) {
         switch (outcome.state()) {
             case DONE ->
                     LOG.debug(
                             "Job is done. job_id={} attempt={}/{} status_code={}",
-                            jobId,
-                            attempt,
+                            row.id(),
+                            row.attempt(),
                             maxAttempts,
-                            row.get("statusCode"));
+                            row.statusCode());
             case WAITING ->
                     LOG.warn(
                             "Job attempt failed and will be retried. job_id={} attempt={}/{}"
                                     + " status_code={} retry_in_ms={} error={}",
-                            jobId,
-                            attempt,
+                            row.id(),
+                            row.attempt(),
                             maxAttempts,
-                            row.get("statusCode"),
+                            row.statusCode(),
                             outcome.retryDelayMillis(),
-                            row.get("error"));
+                            row.error());
             default ->
                     LOG.error(
                             "Job failed. job_id={} attempt={}/{} status_code={} error={}",
-                            jobId,
-                            attempt,
+                            row.id(),
+                            row.attempt(),
                             maxAttempts,
-                            row.get("statusCode"),
-                            row.get("error"));
+                            row.statusCode(),
+                            row.error());
         }
     }
 
@@ -212,7 +221,16 @@ public final class ResultStore implements AsyncProcessor {
                 }
                 batch.add(queue.poll());
             }
-            queue.drainTo(batch, batchSize - batch.size());
+            long bodyBytes = batch.get(0).row().responseBody().length;
+            PendingResult next;
+            while (batch.size() < batchSize
+                    && bodyBytes < MAX_BATCH_BODY_BYTES
+                    && (next = queue.poll()) != null) {
+                batch.add(next);
+                bodyBytes += next.row().responseBody().length;
+            }
+            // Rows locked in id order, as every batch does, cannot deadlock with each other.
+            batch.sort(Comparator.comparingLong(result -> result.row().id()));
             store(batch);
             batch.clear();
         }
@@ -224,13 +242,16 @@ public final class ResultStore implements AsyncProcessor {
      * batch is then written row by row and only the refused row is dropped.
      */
     private void store(List<PendingResult> batch) {
-        List<Map<String, Object>> rows = new ArrayList<>(batch.size());
-        for (PendingResult result : batch) {
-            rows.add(result.row());
+        String results;
+        try {
+            results = JSON.writeValueAsString(batch.stream().map(PendingResult::row).toList());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("results could not be written as JSON", e);
         }
+        Map<String, Object> headers = Map.of("results", results, "jobCount", batch.size());
         while (true) {
             try {
-                producer.sendBodyAndHeader(storeEndpointUri, rows, "jobCount", rows.size());
+                producer.sendBodyAndHeaders(storeEndpointUri, null, headers);
                 break;
             } catch (RuntimeException e) {
                 if (isRefusedData(e) && batch.size() > 1) {
@@ -242,7 +263,7 @@ public final class ResultStore implements AsyncProcessor {
                     LOG.error(
                             "The database refused a result; the job runs again when its lease"
                                     + " expires. job_id={} error={}",
-                            rows.get(0).get("id"),
+                            batch.get(0).row().id(),
                             e.getMessage());
                     capacity.release(1);
                     break;
@@ -250,13 +271,13 @@ public final class ResultStore implements AsyncProcessor {
                     LOG.error(
                             "Could not store results while stopping; their leases will expire"
                                     + " and another daemon will run them again. results={}",
-                            rows.size(),
+                            batch.size(),
                             e);
                     break;
                 }
                 LOG.warn(
                         "Could not store results; retrying. results={} retry_in_ms={} error={}",
-                        rows.size(),
+                        batch.size(),
                         STORE_RETRY_MILLIS,
                         e.getMessage());
                 try {
@@ -283,6 +304,5 @@ public final class ResultStore implements AsyncProcessor {
         return false;
     }
 
-    private record PendingResult(
-            Map<String, Object> row, Exchange exchange, AsyncCallback callback) {}
+    private record PendingResult(ResultRow row, AsyncCallback callback) {}
 }
