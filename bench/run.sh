@@ -23,6 +23,8 @@ Usage: bench/run.sh [options]
                  machine nearly idle (default 0: do not wait; a busy run is flagged anyway)
   --pg-setting K=V  add a postgresql.conf line, e.g. synchronous_commit=off to see what the
                  disk's flushes cost; repeatable; the summary lists it (default: none)
+  --no-analyze   skip the ANALYZE after each TRUNCATE; shows how the claim query does when
+                 the planner has no statistics (see bench/README.md)
   --rebuild      build target/ipo.jar even if it exists
   --keep         keep the temporary PostgreSQL data directory and logs
   -h, --help     this text
@@ -37,6 +39,7 @@ only=''
 rebuild=false
 keep=false
 quiet_wait=0
+analyze=1
 pg_settings=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -48,6 +51,7 @@ while [[ $# -gt 0 ]]; do
         --wait-quiet=*) quiet_wait="${1#*=}"; shift ;;
         --pg-setting) pg_settings+=("${2:?--pg-setting needs KEY=VALUE}"); shift 2 ;;
         --pg-setting=*) pg_settings+=("${1#*=}"); shift ;;
+        --no-analyze) analyze=0; shift ;;
         --rebuild) rebuild=true; shift ;;
         --keep) keep=true; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -79,6 +83,9 @@ fi
 for setting in ${pg_settings[@]+"${pg_settings[@]}"}; do
     reproduce+=" --pg-setting $setting"
 done
+if [[ "$analyze" == 0 ]]; then
+    reproduce+=" --no-analyze"
+fi
 
 for tool in node npm java "$pg_bin/postgres" "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/psql"; do
     if ! command -v "$tool" >/dev/null; then
@@ -239,6 +246,7 @@ BENCH_RUNS="$runs" \
     BENCH_OUT_DIR="$out_dir" \
     BENCH_COMMAND="$reproduce" \
     BENCH_QUIET_WAIT="$quiet_wait" \
+    BENCH_ANALYZE="$analyze" \
     BENCH_PG_SETTINGS="${pg_settings[*]+"${pg_settings[*]}"}" \
     BENCH_JAR_TIME="$(date -u -r "$jar" '+%Y-%m-%d %H:%M UTC')" \
     node "$bench_dir/scenarios.mjs" &

@@ -53,6 +53,10 @@ const DAEMON_STOP_TIMEOUT_MS = 45_000;
 const MEMORY_SAMPLE_MS = 100;
 // How often a batch scenario counts finished rows in SQL, to notice NOTIFYs that never came.
 const COUNT_POLL_MS = 2_000;
+// A batch with no result for this long is given up as stalled, well before its timeout.
+const STALL_MS = 60_000;
+// BENCH_ANALYZE=0 leaves the table unanalyzed after TRUNCATE, to reproduce the blind claim plan.
+const ANALYZE_AFTER_TRUNCATE = (env.BENCH_ANALYZE ?? '1') !== '0';
 
 // Above this share of the machine taken by processes outside the benchmark, a run is flagged.
 const OTHER_LOAD_WARNING = 0.1;
@@ -389,6 +393,13 @@ async function finishedCount(admin) {
 /** Empties the queue and starts the next scenario from a checkpoint and fresh statistics. */
 async function resetDatabase(admin) {
     await admin.query('TRUNCATE ipo_flower CASCADE');
+    if (ANALYZE_AFTER_TRUNCATE) {
+        // TRUNCATE leaves the planner no statistics (reltuples -1), and the claim query planned
+        // blind can rescan its locking subquery once per row: minutes for 100,000 rows (see
+        // README). An empty table analyzed makes the planner count pages, as it would once
+        // autovacuum has seen a table in production.
+        await admin.query('ANALYZE ipo_flower, ipo_attempt');
+    }
     await admin.query('CHECKPOINT');
     await admin.query('SELECT pg_stat_statements_reset()');
 }
@@ -586,6 +597,7 @@ async function runBatch({ admin, listener, daemon, url, jobs, timeoutMs, label }
         notified: batch.received,
         notDone: batch.notDone,
         timedOut: outcome.timedOut,
+        stalled: outcome.stalled ?? false,
         finishedInTable: await finishedCount(admin),
         states: await stateCounts(admin),
         maxRssKb: sampler?.maxRssKb ?? 0,
@@ -611,12 +623,16 @@ async function runBatch({ admin, listener, daemon, url, jobs, timeoutMs, label }
 
 /** Waits for the batch's last NOTIFY, counting rows in SQL now and then to notice lost ones. */
 async function waitForBatch(admin, daemon, batch, finished, jobs, timeoutMs) {
-    const deadline = performance.now() + timeoutMs;
+    const began = performance.now();
+    const deadline = began + timeoutMs;
     let done = false;
     finished.then(() => {
         done = true;
     });
     while (!done && performance.now() < deadline) {
+        if (performance.now() - (batch.lastAt ?? began) > STALL_MS) {
+            return { timedOut: true, stalled: true };
+        }
         const pause = Math.min(COUNT_POLL_MS, deadline - performance.now());
         await Promise.race([finished, sleep(pause), daemon.exited]);
         if (done) break;
@@ -765,6 +781,7 @@ async function runBacklog({ admin, listener, daemon, label }) {
         notified: batch.received,
         notDone: batch.notDone,
         timedOut: outcome.timedOut,
+        stalled: outcome.stalled ?? false,
         states: await stateCounts(admin),
         maxRssKb: sampler.maxRssKb,
         hwmKb: memoryKb(daemon.pid).hwm,
@@ -951,7 +968,8 @@ function anomalies(rounds) {
             if (result.timedOut || finished !== result.jobs || result.notified !== result.jobs) {
                 lines.push(`- run ${i + 1} ${name}: ${result.notified}/${result.jobs} NOTIFYs,`
                     + ` ${finished} done with 200; states ${stateCountsText(result.states)}`
-                    + (result.timedOut ? '; timed out' : ''));
+                    + (result.stalled ? `; stalled: no result for ${STALL_MS / 1000} s` : '')
+                    + (result.timedOut && !result.stalled ? '; timed out' : ''));
             }
         }
         if (round.latency?.timeouts > 0) {
@@ -995,6 +1013,8 @@ async function main() {
         `- machine: ${machineLine()}`,
         `- PostgreSQL 15: default settings${env.BENCH_PG_SETTINGS
             ? ` except ${env.BENCH_PG_SETTINGS}` : ''} (synchronous_commit on unless listed)`,
+        `- between scenarios: TRUNCATE ipo_flower CASCADE`
+            + (ANALYZE_AFTER_TRUNCATE ? ', then ANALYZE of the empty tables' : ' (no ANALYZE)'),
         `- daemon: target/ipo.jar built ${env.BENCH_JAR_TIME ?? '?'}, run as`
             + ` \`java ${[...settings.javaOptions, '-jar', 'target/ipo.jar'].join(' ')}\``,
         `- ${settings.runs} run(s); each starts a fresh daemon, warms it up with`
