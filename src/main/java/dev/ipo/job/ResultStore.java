@@ -28,6 +28,9 @@ import org.slf4j.LoggerFactory;
  * one, so a single job is stored at once and a flood is stored in few commits, with no timer in
  * between. An exchange stays in flight until its result is committed, which lets Camel's graceful
  * shutdown wait for results as well as for HTTP calls.
+ *
+ * <p>When the store stops, this daemon will store no more results, so it hands back the jobs it
+ * still holds: those whose calls outlasted the shutdown's grace period.
  */
 public final class ResultStore extends AsyncProcessorSupport {
 
@@ -36,6 +39,7 @@ public final class ResultStore extends AsyncProcessorSupport {
 
     private final ProducerTemplate producer;
     private final String storeEndpointUri;
+    private final JobHandBack handBack;
     private final RetryPolicy retryPolicy;
     private final String daemonId;
     private final int batchSize;
@@ -45,16 +49,19 @@ public final class ResultStore extends AsyncProcessorSupport {
 
     /**
      * @param storeEndpointUri the route that writes a list of results (see store-results.sql)
+     * @param handBack returns the jobs still running when the store stops
      * @param batchSize the most results written in one transaction
      */
     public ResultStore(
             ProducerTemplate producer,
             String storeEndpointUri,
+            JobHandBack handBack,
             RetryPolicy retryPolicy,
             String daemonId,
             int batchSize) {
         this.producer = producer;
         this.storeEndpointUri = storeEndpointUri;
+        this.handBack = handBack;
         this.retryPolicy = retryPolicy;
         this.daemonId = daemonId;
         this.batchSize = batchSize;
@@ -169,10 +176,21 @@ public final class ResultStore extends AsyncProcessorSupport {
     }
 
     @Override
-    protected void doStop() throws InterruptedException {
+    protected void doStop() {
         stopping = true;
         writer.interrupt();
-        writer.join(10_000);
+        // Camel interrupts the thread stopping this when the grace period ends. The last batch
+        // and the hand-back must run all the same, so wait uninterrupted and restore the flag.
+        boolean interrupted = Thread.interrupted();
+        try {
+            writer.join(10_000);
+        } catch (InterruptedException e) {
+            interrupted = true;
+        }
+        handBack.handBackRunningJobs();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void writeBatches() {
@@ -204,11 +222,12 @@ public final class ResultStore extends AsyncProcessorSupport {
                 break;
             } catch (RuntimeException e) {
                 if (stopping) {
-                    LOG.error(
-                            "Could not store results while stopping; their leases will expire"
-                                    + " and another daemon will run them again. results={}",
+                    // After the grace period Camel routes nothing more; the jobs are handed back.
+                    LOG.warn(
+                            "Could not store results while stopping; their jobs will run again."
+                                    + " results={} error={}",
                             rows.size(),
-                            e);
+                            e.getMessage());
                     break;
                 }
                 LOG.warn(
