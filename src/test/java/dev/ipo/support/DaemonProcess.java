@@ -54,6 +54,10 @@ public final class DaemonProcess implements AutoCloseable {
 
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        // Tests start several daemons on a small machine: a quick start matters more than peak
+        // speed, so one JIT tier and one GC thread.
+        command.add("-XX:TieredStopAtLevel=1");
+        command.add("-XX:+UseSerialGC");
         command.add("-cp");
         command.add("target/classes" + System.getProperty("path.separator") + "target/lib/*");
         all.forEach((key, value) -> command.add("-D" + key + "=" + value));
