@@ -4,6 +4,7 @@ import dev.ipo.database.Database;
 import dev.ipo.database.EmbeddedDatabase;
 import dev.ipo.http.JobHttpBinding;
 import dev.ipo.job.JobCapacity;
+import dev.ipo.job.JobHandBack;
 import dev.ipo.job.ResultStore;
 import dev.ipo.job.RetryPolicy;
 import io.vertx.ext.web.client.WebClientOptions;
@@ -34,6 +35,9 @@ public final class IpoConfiguration implements CamelConfiguration {
 
     /** The route that writes a batch of results; see routes/ipo.camel.yaml. */
     private static final String STORE_ENDPOINT = "direct:job-store-results";
+
+    /** Returns this daemon's unfinished jobs to the queue as it stops; see {@link JobHandBack}. */
+    private static final Path HAND_BACK_SQL = Path.of("routes/sql/hand-back-running-jobs.sql");
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -72,6 +76,7 @@ public final class IpoConfiguration implements CamelConfiguration {
                         context.createProducerTemplate(),
                         capacity,
                         STORE_ENDPOINT,
+                        new JobHandBack(database.pool(), daemonId, HAND_BACK_SQL),
                         retryPolicy,
                         daemonId,
                         settings.number("ipo.store.batch-size"));

@@ -31,11 +31,16 @@ public final class JobCapacity {
 
     /**
      * Reserves room for the next page and sets {@value #LIMIT_HEADER} to its size. Returns false,
-     * ending the claim loop, when there is no room or the last page came back short (the queue has
-     * no more due jobs).
+     * ending the claim loop, when there is no room, the last page came back short (the queue has no
+     * more due jobs), or IPO is stopping.
      */
     public boolean reserve(Exchange exchange) {
         if (Boolean.FALSE.equals(exchange.getProperty(LAST_PAGE_FULL))) {
+            return false;
+        }
+        // Camel keeps seda consumers running through a graceful stop, and every stored result
+        // rings the claim doorbell; without this a stopping daemon would keep taking jobs.
+        if (exchange.getContext().isStopping()) {
             return false;
         }
         int reserved;

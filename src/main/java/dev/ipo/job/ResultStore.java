@@ -35,6 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>It is deliberately not a Camel service: a route that uses it is stopped and started again when
  * its file is reloaded, and that must not stop the writer. {@link #start()} and {@link #stop()}
  * follow the Camel context instead.
+ *
+ * <p>When the store stops, this daemon will store no more results, so it hands back the jobs it
+ * still holds: those whose calls outlasted the shutdown's grace period.
  */
 public final class ResultStore implements AsyncProcessor {
 
@@ -48,6 +51,7 @@ public final class ResultStore implements AsyncProcessor {
     private final ProducerTemplate producer;
     private final JobCapacity capacity;
     private final String storeEndpointUri;
+    private final JobHandBack handBack;
     private final RetryPolicy retryPolicy;
     private final String daemonId;
     private final int batchSize;
@@ -59,18 +63,21 @@ public final class ResultStore implements AsyncProcessor {
      * @param capacity the in-flight cap; the store route frees the places of stored results, and
      *     this class those of results the database refused
      * @param storeEndpointUri the route that writes a list of results (see store-results.sql)
+     * @param handBack returns the jobs still running when the store stops
      * @param batchSize the most results written in one transaction
      */
     public ResultStore(
             ProducerTemplate producer,
             JobCapacity capacity,
             String storeEndpointUri,
+            JobHandBack handBack,
             RetryPolicy retryPolicy,
             String daemonId,
             int batchSize) {
         this.producer = producer;
         this.capacity = capacity;
         this.storeEndpointUri = storeEndpointUri;
+        this.handBack = handBack;
         this.retryPolicy = retryPolicy;
         this.daemonId = daemonId;
         this.batchSize = batchSize;
@@ -203,11 +210,22 @@ public final class ResultStore implements AsyncProcessor {
         writer.start();
     }
 
-    /** Writes what is queued, then stops the writer thread. */
-    public void stop() throws InterruptedException {
+    /** Writes what is queued, stops the writer thread and hands back unfinished jobs. */
+    public void stop() {
         stopping = true;
         writer.interrupt();
-        writer.join(10_000);
+        // Camel interrupts the thread stopping this when the grace period ends. The last batch
+        // and the hand-back must run all the same, so wait uninterrupted and restore the flag.
+        boolean interrupted = Thread.interrupted();
+        try {
+            writer.join(10_000);
+        } catch (InterruptedException e) {
+            interrupted = true;
+        }
+        handBack.handBackRunningJobs();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void writeBatches() {
@@ -268,11 +286,12 @@ public final class ResultStore implements AsyncProcessor {
                     capacity.release(1);
                     break;
                 } else if (stopping) {
-                    LOG.error(
-                            "Could not store results while stopping; their leases will expire"
-                                    + " and another daemon will run them again. results={}",
+                    // After the grace period Camel routes nothing more; the jobs are handed back.
+                    LOG.warn(
+                            "Could not store results while stopping; their jobs will run again."
+                                    + " results={} error={}",
                             batch.size(),
-                            e);
+                            e.getMessage());
                     break;
                 }
                 LOG.warn(
