@@ -1,0 +1,298 @@
+package dev.ipo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ipo.support.Daemon;
+import dev.ipo.support.Jobs;
+import dev.ipo.support.TestDatabase;
+import dev.ipo.support.TestHttpServer;
+import dev.ipo.support.TestHttpServer.Received;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Checks that hostile or unusual URLs, bodies, answers and servers each leave their job in a clear
+ * final state, and that the daemon goes on serving other jobs after every one of them.
+ */
+class HostileInputIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int CAP_BYTES = 1024 * 1024;
+
+    /** A small response cap, so that a 20 MB answer is cut. */
+    private static final Map<String, String> SETTINGS =
+            Map.of("ipo.http.max-response-bytes", String.valueOf(CAP_BYTES));
+
+    private static TestHttpServer server;
+    private static TestHttpServer otherServer;
+    private static Daemon daemon;
+
+    @BeforeAll
+    static void startDaemon() throws Exception {
+        server = TestHttpServer.start();
+        otherServer = TestHttpServer.start();
+        daemon = Daemon.start(SETTINGS);
+    }
+
+    @AfterAll
+    static void stopDaemon() {
+        daemon.close();
+        otherServer.close();
+        server.close();
+    }
+
+    @BeforeEach
+    void emptyQueue() throws SQLException {
+        TestDatabase.clear();
+        server.reset();
+        otherServer.reset();
+    }
+
+    /** Whatever the test threw at it, the daemon must still run an ordinary job. */
+    @AfterEach
+    void daemonStillServesOtherJobs() throws Exception {
+        long id = Jobs.insert(server.url("/status/200?after=hostile-input"));
+
+        assertThat(Jobs.awaitEnded(id).get("state")).isEqualTo("done");
+    }
+
+    // URLs
+
+    @Test
+    void should_percent_encode_spaces_and_unicode_in_the_url() throws Exception {
+        long id = Jobs.insert(server.url("/files/my report ü €.txt?owner=jürgen smith"));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat(server.received())
+                .singleElement()
+                .extracting(Received::uri)
+                .isEqualTo("/files/my%20report%20%C3%BC%20%E2%82%AC.txt?owner=j%C3%BCrgen%20smith");
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "/search?q=a%2Bb%20c%26d=e&plus=1+2&empty=&euro=%E2%82%AC",
+                "/a%2Fb/c%3Fd?x=%3D%25",
+                "/p;matrix=1/q?list=a,b&sort=-name&x[]=1&x[]=2"
+            })
+    void should_send_the_path_and_query_exactly_as_written(String pathAndQuery) throws Exception {
+        long id = Jobs.insert(server.url(pathAndQuery));
+
+        Jobs.awaitEnded(id);
+
+        assertThat(server.received())
+                .singleElement()
+                .extracting(Received::uri)
+                .isEqualTo(pathAndQuery);
+    }
+
+    @Test
+    void should_encode_a_percent_sign_that_starts_no_escape() throws Exception {
+        long id = Jobs.insert(server.url("/odd?discount=50%&%zz=%2"));
+
+        Jobs.awaitEnded(id);
+
+        assertThat(server.received())
+                .singleElement()
+                .extracting(Received::uri)
+                .isEqualTo("/odd?discount=50%25&%25zz=%252");
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "file:///etc/passwd",
+                "ftp://127.0.0.1/file",
+                "gopher://127.0.0.1:70/_GET",
+                "javascript:alert(1)",
+                "data:text/plain,hello",
+                "ws://127.0.0.1/socket",
+                "mailto:root@localhost",
+                " http://127.0.0.1/",
+                "http:/127.0.0.1/",
+                "http://127.0.0.1\n/"
+            })
+    void should_refuse_an_unsupported_scheme_at_insert(String url) {
+        assertThatThrownBy(() -> Jobs.insert(url))
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("url_is_http");
+    }
+
+    // bodies
+
+    @Test
+    void should_send_a_1_MiB_data_value_intact_and_store_an_answer_of_exactly_the_cap_whole()
+            throws Exception {
+        String data = "0123456789abcdü".repeat(CAP_BYTES / 16); // 16 bytes in UTF-8
+        long id = Jobs.insert(server.url("/echo"), "POST", data, "{}", 1);
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        byte[] sent = data.getBytes(StandardCharsets.UTF_8);
+        assertThat(sent).hasSize(CAP_BYTES);
+        assertThat(server.received().get(0).body()).isEqualTo(sent);
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat((byte[]) row.get("response_body")).isEqualTo(sent);
+        assertThat(row.get("response_size")).isEqualTo((long) CAP_BYTES);
+        assertThat(row.get("response_truncated")).isEqualTo(false);
+    }
+
+    @Test
+    void should_store_the_first_bytes_and_the_full_size_when_the_answer_exceeds_the_cap()
+            throws Exception {
+        int size = 20 * 1024 * 1024;
+        long id = Jobs.insert(server.url("/bytes/" + size));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat((byte[]) row.get("response_body"))
+                .isEqualTo(Arrays.copyOf(TestHttpServer.pattern(size), CAP_BYTES));
+        assertThat(row.get("response_size")).isEqualTo((long) size);
+        assertThat(row.get("response_truncated")).isEqualTo(true);
+        assertThat(responseHeaders(row)).containsEntry("content-length", String.valueOf(size));
+    }
+
+    @Test
+    void should_store_a_binary_answer_within_the_cap_whole() throws Exception {
+        int size = 700_001;
+        long id = Jobs.insert(server.url("/bytes/" + size));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat((byte[]) row.get("response_body")).isEqualTo(TestHttpServer.pattern(size));
+        assertThat(row.get("response_size")).isEqualTo((long) size);
+        assertThat(row.get("response_truncated")).isEqualTo(false);
+    }
+
+    @Test
+    void should_store_a_text_answer_that_is_not_utf8_byte_for_byte() throws Exception {
+        long id = Jobs.insert(server.url("/latin1"));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat((byte[]) row.get("response_body"))
+                .isEqualTo(TestHttpServer.LATIN1_TEXT.getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(responseHeaders(row))
+                .containsEntry("content-type", "text/plain; charset=iso-8859-1");
+    }
+
+    @Test
+    void should_store_a_gzip_answer_as_sent_and_record_its_encoding() throws Exception {
+        long id = Jobs.insert(server.url("/gzip"));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        byte[] body = (byte[]) row.get("response_body");
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat(responseHeaders(row)).containsEntry("content-encoding", "gzip");
+        assertThat(body).startsWith((byte) 0x1f, (byte) 0x8b);
+        assertThat(gunzip(body)).isEqualTo(TestHttpServer.GZIP_TEXT);
+        assertThat(row.get("response_size")).isEqualTo((long) body.length);
+        assertThat(server.received().get(0).headers()).doesNotContainKey("accept-encoding");
+    }
+
+    // answers without a body
+
+    @ParameterizedTest
+    @ValueSource(ints = {204, 304})
+    void should_store_an_answer_without_body_as_done(int status) throws Exception {
+        long id = Jobs.insert(server.url("/status/" + status));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat(row.get("status_code")).isEqualTo(status);
+        assertThat((byte[]) row.get("response_body")).isEmpty();
+        assertThat(row.get("response_size")).isEqualTo(0L);
+        assertThat(row.get("error")).isEqualTo("");
+    }
+
+    @Test
+    void should_store_the_headers_and_no_body_when_the_method_is_head() throws Exception {
+        long id = Jobs.insert(server.url("/bytes/5000"), "HEAD", "", "{}", 1);
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat(row.get("status_code")).isEqualTo(200);
+        assertThat(responseHeaders(row)).containsEntry("content-length", "5000");
+        assertThat((byte[]) row.get("response_body")).isEmpty();
+        assertThat(row.get("response_size")).isEqualTo(0L);
+    }
+
+    // headers
+
+    @Test
+    void should_send_to_the_row_url_and_method_whatever_camel_headers_the_row_carries()
+            throws Exception {
+        String headers =
+                JSON.writeValueAsString(
+                        Map.of(
+                                "CamelHttpUri", otherServer.url("/stolen"),
+                                "CamelHttpPath", "/stolen",
+                                "CamelHttpQuery", "stolen=1",
+                                "CamelHttpMethod", "DELETE",
+                                "CamelVertxHttpQuery", "stolen=1",
+                                "Content-Type", "application/x-www-form-urlencoded"));
+        String data = "CamelHttpUri=" + otherServer.url("/stolen") + "&CamelHttpMethod=DELETE";
+        long id = Jobs.insert(server.url("/echo?mine=1"), "POST", data, headers, 1);
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat(otherServer.received()).isEmpty();
+        Received request = server.received().get(0);
+        assertThat(request.method()).isEqualTo("POST");
+        assertThat(request.uri()).isEqualTo("/echo?mine=1");
+        assertThat(new String(request.body(), StandardCharsets.UTF_8)).isEqualTo(data);
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "{\"X-Evil\": \"a\\r\\nX-Injected: yes\"}",
+                "{\"X-Evil\": \"a\\nX-Injected: yes\"}",
+                "{\"X-Evil: yes\\r\\nX-Name\": \"a\"}",
+                "{\"Bad Name\": \"a\"}"
+            })
+    void should_fail_as_an_invalid_job_when_a_header_would_inject_another(String headers)
+            throws Exception {
+        long id = Jobs.insert(server.url("/status/200"), "GET", "", headers, 3);
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("failed");
+        assertThat(row.get("attempts")).as("not retried").isEqualTo(1);
+        assertThat((String) row.get("error")).startsWith("invalid job:");
+        assertThat(server.received()).isEmpty();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> responseHeaders(Map<String, Object> row) throws Exception {
+        return JSON.readValue(row.get("response_headers").toString(), Map.class);
+    }
+
+    private static String gunzip(byte[] body) throws IOException {
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(body))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
