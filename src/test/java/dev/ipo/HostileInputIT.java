@@ -2,6 +2,7 @@ package dev.ipo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThatCode;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ipo.support.Daemon;
@@ -11,6 +12,8 @@ import dev.ipo.support.TestHttpServer;
 import dev.ipo.support.TestHttpServer.Received;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.util.Arrays;
@@ -113,6 +116,29 @@ class HostileInputIT {
                 .singleElement()
                 .extracting(Received::uri)
                 .isEqualTo("/odd?discount=50%25&%25zz=%252");
+    }
+
+    @Test
+    void should_call_an_ipv6_literal_url() throws Exception {
+        assumeThatCode(HostileInputIT::bindIpv6Loopback)
+                .as("IPv6 loopback is available")
+                .doesNotThrowAnyException();
+        try (TestHttpServer ipv6 = TestHttpServer.start("::1")) {
+            long id = Jobs.insert(ipv6.url("/status/200?via=ipv6"));
+
+            Map<String, Object> row = Jobs.awaitEnded(id);
+
+            assertThat(row.get("state")).isEqualTo("done");
+            assertThat(row.get("status_code")).isEqualTo(200);
+            assertThat(ipv6.received())
+                    .singleElement()
+                    .satisfies(
+                            request -> {
+                                assertThat(request.uri()).isEqualTo("/status/200?via=ipv6");
+                                assertThat(request.headers().get("host"))
+                                        .isEqualTo("[::1]:" + ipv6.port());
+                            });
+        }
     }
 
     @ParameterizedTest
@@ -283,6 +309,12 @@ class HostileInputIT {
         assertThat(row.get("attempts")).as("not retried").isEqualTo(1);
         assertThat((String) row.get("error")).startsWith("invalid job:");
         assertThat(server.received()).isEmpty();
+    }
+
+    private static void bindIpv6Loopback() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("::1"))) {
+            socket.getLocalPort();
+        }
     }
 
     @SuppressWarnings("unchecked")

@@ -7,6 +7,7 @@ import io.vertx.core.AsyncResult;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
@@ -82,6 +83,9 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
                         .as(body);
         MultiMap headers = request.headers();
         JSON.readValue((String) job.get("headers"), STRING_MAP).forEach(headers::add);
+        if (!headers.contains(HttpHeaders.HOST)) {
+            headers.set(HttpHeaders.HOST, target.authority());
+        }
 
         String data = (String) job.get("data");
         exchange.getMessage().setBody(data.isEmpty() ? null : Buffer.buffer(data, "UTF-8"));

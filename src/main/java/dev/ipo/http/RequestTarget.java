@@ -67,6 +67,15 @@ public record RequestTarget(String host, int port, boolean secure, String reques
         return new RequestTarget(asciiHost(host, url), port, secure, encodeUnsafe(rest));
     }
 
+    /**
+     * The {@code Host} header for this target. Vert.x writes an IPv6 literal without its brackets
+     * ({@code ::1:8080}), which servers reject, so IPO sets the header itself.
+     */
+    public String authority() {
+        String name = host.contains(":") ? "[" + host + "]" : host;
+        return port == (secure ? 443 : 80) ? name : name + ":" + port;
+    }
+
     private static int parsePort(String portText, String url) {
         try {
             int port = Integer.parseInt(portText.substring(1));
