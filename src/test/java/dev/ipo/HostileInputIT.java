@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assumptions.assumeThatCode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ipo.support.Daemon;
 import dev.ipo.support.Jobs;
+import dev.ipo.support.RawResponseServer;
 import dev.ipo.support.TestDatabase;
 import dev.ipo.support.TestHttpServer;
 import dev.ipo.support.TestHttpServer.Received;
@@ -16,9 +17,11 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -235,6 +238,61 @@ class HostileInputIT {
         assertThat(server.received().get(0).headers()).doesNotContainKey("accept-encoding");
     }
 
+    // broken answers
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten!!",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nonly half",
+                "HTTP/1.1 200 OK\r\nContent-Le",
+                "",
+            })
+    void should_fail_with_a_clear_error_when_the_connection_is_cut_mid_answer(String answer)
+            throws Exception {
+        try (RawResponseServer raw = RawResponseServer.start(answer)) {
+            long id = Jobs.insert(raw.url("/cut"));
+
+            Map<String, Object> row = Jobs.awaitEnded(id);
+
+            assertThat(row.get("state")).isEqualTo("failed");
+            assertThat(row.get("status_code")).isEqualTo(0);
+            assertThat((String) row.get("error"))
+                    .startsWith("connection closed before the answer was complete");
+        }
+    }
+
+    @Test
+    void should_retry_with_a_clear_error_when_the_server_does_not_speak_http() throws Exception {
+        try (RawResponseServer raw = RawResponseServer.start("SSH-2.0-OpenSSH_9.6\r\n")) {
+            long id = Jobs.insert(raw.url("/"), "GET", "", "{}", 2);
+
+            // The server is at fault, not the job, so the job waits for its second attempt.
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> Jobs.row(id).get("state").equals("waiting"));
+            Map<String, Object> row = Jobs.row(id);
+
+            assertThat(row.get("attempts")).isEqualTo(1);
+            assertThat((String) row.get("error"))
+                    .startsWith("not a valid HTTP answer:")
+                    .contains("SSH-2.0");
+            Jobs.execute("UPDATE ipo_flower SET state = 'cancelled' WHERE id = " + id);
+        }
+    }
+
+    @Test
+    void should_fail_as_timed_out_when_the_answer_is_slower_than_the_job_timeout()
+            throws Exception {
+        long id = insertWithTimeout(server.url("/delay/10000"), 1000);
+
+        Map<String, Object> row = Jobs.awaitEnded(id, Duration.ofSeconds(8));
+
+        assertThat(row.get("state")).isEqualTo("failed");
+        assertThat((String) row.get("error"))
+                .isEqualTo("timed out: no complete response within 1000 ms");
+    }
+
     // answers without a body
 
     @ParameterizedTest
@@ -262,6 +320,41 @@ class HostileInputIT {
         assertThat(responseHeaders(row)).containsEntry("content-length", "5000");
         assertThat((byte[]) row.get("response_body")).isEmpty();
         assertThat(row.get("response_size")).isEqualTo(0L);
+    }
+
+    // TLS
+
+    @Test
+    void should_fail_with_a_tls_error_when_the_certificate_is_self_signed() throws Exception {
+        try (TestHttpServer tls = TestHttpServer.startWithSelfSignedCertificate()) {
+            long id = Jobs.insert(tls.url("/status/200"));
+
+            Map<String, Object> row = Jobs.awaitEnded(id);
+
+            assertThat(row.get("state")).isEqualTo("failed");
+            assertThat(row.get("status_code")).isEqualTo(0);
+            assertThat((String) row.get("error")).startsWith("TLS failed:");
+            assertThat(tls.received()).isEmpty();
+        }
+    }
+
+    @Test
+    void should_accept_a_self_signed_certificate_when_told_to_trust_all() throws Exception {
+        try (TestHttpServer tls = TestHttpServer.startWithSelfSignedCertificate()) {
+            // The shared daemon would claim the job too, so it steps aside for this one.
+            daemon.close();
+            try (Daemon trusting =
+                    Daemon.start(Map.of("ipo.http.trust-all-certificates", "true"))) {
+                long id = Jobs.insert(tls.url("/status/200"));
+
+                Map<String, Object> row = Jobs.awaitEnded(id);
+
+                assertThat(row.get("state")).isEqualTo("done");
+                assertThat(row.get("status_code")).isEqualTo(200);
+            } finally {
+                daemon = Daemon.start(SETTINGS);
+            }
+        }
     }
 
     // headers
@@ -309,6 +402,20 @@ class HostileInputIT {
         assertThat(row.get("attempts")).as("not retried").isEqualTo(1);
         assertThat((String) row.get("error")).startsWith("invalid job:");
         assertThat(server.received()).isEmpty();
+    }
+
+    private static long insertWithTimeout(String url, int timeoutMillis) throws SQLException {
+        return ((Number)
+                        Jobs.query(
+                                        "INSERT INTO ipo_flower (url, max_attempts, timeout_ms)"
+                                                + " VALUES ('"
+                                                + url
+                                                + "', 1, "
+                                                + timeoutMillis
+                                                + ") RETURNING id")
+                                .get(0)
+                                .get("id"))
+                .longValue();
     }
 
     private static void bindIpv6Loopback() throws IOException {

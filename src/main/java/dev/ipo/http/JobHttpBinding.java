@@ -15,6 +15,7 @@ import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.ext.web.client.impl.HttpContext;
 import io.vertx.ext.web.client.impl.WebClientInternal;
+import java.net.ProtocolException;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -99,7 +100,15 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
             AsyncResult<HttpResponse<Buffer>> response)
             throws JsonProcessingException {
         if (response.failed()) {
-            exchange.setException(response.cause());
+            Throwable cause = response.cause();
+            // The request was valid when it left (prepareHttpRequest checks the job), so an
+            // invalid argument now comes from decoding the server's answer, not from the job.
+            if (cause instanceof IllegalArgumentException) {
+                ProtocolException invalidAnswer = new ProtocolException(cause.getMessage());
+                invalidAnswer.initCause(cause);
+                cause = invalidAnswer;
+            }
+            exchange.setException(cause);
             return;
         }
         HttpResponse<Buffer> result = response.result();

@@ -2,7 +2,10 @@ package dev.ipo.job;
 
 import dev.ipo.http.HttpAttempt;
 import dev.ipo.http.JobHttpBinding;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.vertx.core.http.HttpClosedException;
 import java.net.ConnectException;
+import java.net.ProtocolException;
 import java.net.UnknownHostException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -109,24 +112,42 @@ public final class ResultStore extends AsyncProcessorSupport {
         return false;
     }
 
-    /** A short, clear sentence for the {@code error} column. */
+    /**
+     * A short, clear sentence for the {@code error} column. Vert.x and Netty wrap the real cause (a
+     * deadline's TimeoutException arrives inside a StreamResetException, a TLS error inside "Failed
+     * to create SSL connection"), so the whole chain is searched, outermost first.
+     */
     static String describe(Throwable cause) {
         if (cause == null) {
             return "the attempt failed for an unknown reason";
         }
-        String message = String.valueOf(cause.getMessage());
         if (cause instanceof IllegalArgumentException) {
-            return "invalid job: " + message;
-        } else if (cause instanceof ConnectException) {
-            return "could not connect: " + message;
-        } else if (cause instanceof UnknownHostException) {
-            return "unknown host: " + message;
-        } else if (cause instanceof TimeoutException) {
-            return "timed out: " + message;
-        } else if (cause instanceof SSLException) {
-            return "TLS failed: " + message;
+            // Only thrown while the request is prepared; see JobHttpBinding.handleResponse.
+            return "invalid job: " + cause.getMessage();
         }
-        return cause.getClass().getSimpleName() + ": " + message;
+        Throwable root = cause;
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            root = t;
+        }
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            if (t instanceof ConnectException) {
+                return "could not connect: " + message;
+            } else if (t instanceof UnknownHostException) {
+                return "unknown host: " + message;
+            } else if (t instanceof TimeoutException) {
+                return "timed out: " + message;
+            } else if (t instanceof ProtocolException) {
+                return "not a valid HTTP answer: " + message;
+            } else if (t instanceof HttpClosedException
+                    || t instanceof PrematureChannelClosureException) {
+                return "connection closed before the answer was complete: " + message;
+            } else if (t instanceof SSLException) {
+                // The innermost cause says why, e.g. "unable to find valid certification path".
+                return "TLS failed: " + root.getMessage();
+            }
+        }
+        return cause.getClass().getSimpleName() + ": " + cause.getMessage();
     }
 
     private static void logOutcome(
