@@ -15,6 +15,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -38,10 +39,13 @@ class HostileInputIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CAP_BYTES = 1024 * 1024;
+    private static final int MAX_REDIRECTS = 5;
 
-    /** A small response cap, so that a 20 MB answer is cut. */
+    /** A small response cap, so that a 20 MB answer is cut; fewer redirects, so loops end fast. */
     private static final Map<String, String> SETTINGS =
-            Map.of("ipo.http.max-response-bytes", String.valueOf(CAP_BYTES));
+            Map.of(
+                    "ipo.http.max-response-bytes", String.valueOf(CAP_BYTES),
+                    "ipo.http.max-redirects", String.valueOf(MAX_REDIRECTS));
 
     private static TestHttpServer server;
     private static TestHttpServer otherServer;
@@ -402,6 +406,155 @@ class HostileInputIT {
         assertThat(row.get("attempts")).as("not retried").isEqualTo(1);
         assertThat((String) row.get("error")).startsWith("invalid job:");
         assertThat(server.received()).isEmpty();
+    }
+
+    // redirects
+
+    @Test
+    void should_follow_a_redirect_and_store_the_final_answer() throws Exception {
+        long id = Jobs.insert(server.url("/redirect/302?to=/status/201"));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat(row.get("status_code")).isEqualTo(201);
+        assertThat(new String((byte[]) row.get("response_body"), StandardCharsets.UTF_8))
+                .isEqualTo("status 201");
+        assertThat(server.received())
+                .extracting(Received::uri)
+                .containsExactly("/redirect/302?to=/status/201", "/status/201");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {307, 308})
+    void should_keep_method_and_body_when_the_redirect_is_307_or_308(int status) throws Exception {
+        long id =
+                Jobs.insert(
+                        server.url("/redirect/" + status + "?to=/echo"),
+                        "PUT",
+                        "payload ü",
+                        "{\"Content-Type\": \"text/plain\"}",
+                        1);
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        Received last = server.received().get(1);
+        assertThat(last.uri()).isEqualTo("/echo");
+        assertThat(last.method()).isEqualTo("PUT");
+        assertThat(new String(last.body(), StandardCharsets.UTF_8)).isEqualTo("payload ü");
+        assertThat(last.headers()).containsEntry("content-type", "text/plain");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {301, 302, 303})
+    void should_turn_a_post_into_a_get_without_body_when_the_redirect_is_301_302_or_303(int status)
+            throws Exception {
+        long id =
+                Jobs.insert(
+                        server.url("/redirect/" + status + "?to=/echo"),
+                        "POST",
+                        "payload",
+                        "{\"Content-Type\": \"text/plain\", \"X-Kept\": \"yes\"}",
+                        1);
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat(server.received().get(0).method()).isEqualTo("POST");
+        Received last = server.received().get(1);
+        assertThat(last.uri()).isEqualTo("/echo");
+        assertThat(last.method()).isEqualTo("GET");
+        assertThat(last.body()).isEmpty();
+        assertThat(last.headers())
+                .doesNotContainKeys("content-length", "content-type", "transfer-encoding")
+                .containsEntry("x-kept", "yes");
+    }
+
+    @Test
+    void should_fail_with_a_clear_error_when_redirects_loop() throws Exception {
+        long id = Jobs.insert(server.url("/loop"));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("failed");
+        assertThat((String) row.get("error"))
+                .startsWith("redirect failed: stopped after " + MAX_REDIRECTS + " redirects");
+        assertThat(server.received()).hasSize(1 + MAX_REDIRECTS);
+    }
+
+    @Test
+    void should_hold_a_redirected_call_to_the_job_timeout() throws Exception {
+        long id =
+                insertWithTimeout(
+                        server.url("/redirect/302?to=" + server.url("/delay/10000")), 1000);
+
+        Map<String, Object> row = Jobs.awaitEnded(id, Duration.ofSeconds(8));
+
+        assertThat(row.get("state")).isEqualTo("failed");
+        assertThat((String) row.get("error"))
+                .isEqualTo("timed out: no complete response within 1000 ms");
+    }
+
+    @Test
+    void should_keep_a_put_and_its_body_when_the_redirect_is_302() throws Exception {
+        long id = Jobs.insert(server.url("/redirect/302?to=/echo"), "PUT", "payload", "{}", 1);
+
+        Jobs.awaitEnded(id);
+
+        // Browsers (the Fetch standard) turn only a POST into a GET on 301 and 302.
+        Received last = server.received().get(1);
+        assertThat(last.method()).isEqualTo("PUT");
+        assertThat(new String(last.body(), StandardCharsets.UTF_8)).isEqualTo("payload");
+    }
+
+    @Test
+    void should_follow_a_relative_location_exactly_as_written() throws Exception {
+        String location = URLEncoder.encode("../status/200?q=a%2Bb%20c", StandardCharsets.UTF_8);
+        long id = Jobs.insert(server.url("/redirect/301?to=" + location));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("status_code")).isEqualTo(200);
+        assertThat(server.received().get(1).uri()).isEqualTo("/status/200?q=a%2Bb%20c");
+    }
+
+    @Test
+    void should_leave_credentials_behind_when_a_redirect_leaves_the_origin() throws Exception {
+        String location = URLEncoder.encode(otherServer.url("/echo"), StandardCharsets.UTF_8);
+        long id =
+                Jobs.insert(
+                        server.url("/redirect/302?to=" + location),
+                        "GET",
+                        "",
+                        "{\"Authorization\": \"Bearer secret\", \"Cookie\": \"s=1\","
+                                + " \"X-Kept\": \"yes\"}",
+                        1);
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("done");
+        assertThat(server.received().get(0).headers()).containsKeys("authorization", "cookie");
+        assertThat(otherServer.received())
+                .singleElement()
+                .satisfies(
+                        request ->
+                                assertThat(request.headers())
+                                        .doesNotContainKeys("authorization", "cookie")
+                                        .containsEntry("x-kept", "yes")
+                                        .containsEntry("host", "127.0.0.1:" + otherServer.port()));
+    }
+
+    @Test
+    void should_fail_with_a_clear_error_when_a_redirect_leads_to_another_scheme() throws Exception {
+        long id = Jobs.insert(server.url("/redirect/302?to=ftp://127.0.0.1/file"));
+
+        Map<String, Object> row = Jobs.awaitEnded(id);
+
+        assertThat(row.get("state")).isEqualTo("failed");
+        assertThat((String) row.get("error"))
+                .startsWith("redirect failed: cannot follow it:")
+                .contains("ftp://127.0.0.1/file");
     }
 
     private static long insertWithTimeout(String url, int timeoutMillis) throws SQLException {

@@ -2,6 +2,7 @@ package dev.ipo.job;
 
 import dev.ipo.http.HttpAttempt;
 import dev.ipo.http.JobHttpBinding;
+import dev.ipo.http.RedirectException;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.vertx.core.http.HttpClosedException;
 import java.net.ConnectException;
@@ -137,6 +138,8 @@ public final class ResultStore extends AsyncProcessorSupport {
                 return "unknown host: " + message;
             } else if (t instanceof TimeoutException) {
                 return "timed out: " + message;
+            } else if (t instanceof RedirectException) {
+                return "redirect failed: " + message;
             } else if (t instanceof ProtocolException) {
                 return "not a valid HTTP answer: " + message;
             } else if (t instanceof HttpClosedException

@@ -77,4 +77,75 @@ class RequestTargetTest {
         assertThatThrownBy(() -> RequestTarget.parse(url))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+
+    /** The examples of RFC 3986 section 5.4, from base http://a/b/c/d;p?q. */
+    @ParameterizedTest
+    @CsvSource({
+        "g, /b/c/g",
+        "./g, /b/c/g",
+        "g/, /b/c/g/",
+        "/g, /g",
+        "?y, /b/c/d;p?y",
+        "g?y, /b/c/g?y",
+        "#s, /b/c/d;p?q",
+        "g#s, /b/c/g",
+        "g?y#s, /b/c/g?y",
+        ";x, /b/c/;x",
+        "g;x?y#s, /b/c/g;x?y",
+        "'', /b/c/d;p?q",
+        "., /b/c/",
+        "./, /b/c/",
+        ".., /b/",
+        "../, /b/",
+        "../g, /b/g",
+        "../.., /",
+        "../../g, /g",
+        "../../../g, /g",
+        "/./g, /g",
+        "/../g, /g",
+        "g., /b/c/g.",
+        "..g, /b/c/..g",
+        "./../g, /b/g",
+        "g/./h, /b/c/g/h",
+        "g/../h, /b/c/h"
+    })
+    void should_resolve_a_relative_location_as_rfc_3986_does(String location, String resolved) {
+        RequestTarget base = RequestTarget.parse("http://a/b/c/d;p?q");
+
+        RequestTarget next = base.resolve(location);
+
+        assertThat(next.host()).isEqualTo("a");
+        assertThat(next.requestUri()).isEqualTo(resolved);
+    }
+
+    @Test
+    void should_keep_escapes_and_encode_spaces_in_a_location() {
+        RequestTarget base = RequestTarget.parse("http://a:8080/b/c");
+
+        assertThat(base.resolve("/x%2Fy?q=a%2Bb c").requestUri()).isEqualTo("/x%2Fy?q=a%2Bb%20c");
+        assertThat(base.resolve("ü").requestUri()).isEqualTo("/b/%C3%BC");
+    }
+
+    @Test
+    void should_resolve_an_absolute_or_scheme_relative_location_to_its_own_origin() {
+        RequestTarget base = RequestTarget.parse("https://a/b");
+
+        RequestTarget elsewhere = base.resolve("http://bücher.example:81/p?q");
+        RequestTarget sameScheme = base.resolve("//other/p");
+
+        assertThat(elsewhere)
+                .isEqualTo(new RequestTarget("xn--bcher-kva.example", 81, false, "/p?q"));
+        assertThat(sameScheme).isEqualTo(new RequestTarget("other", 443, true, "/p"));
+        assertThat(base.sameOrigin(sameScheme)).isFalse();
+        assertThat(base.sameOrigin(base.resolve("/elsewhere"))).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ftp://a/file", "javascript:alert(1)", "//user:pw@other/"})
+    void should_refuse_a_location_it_cannot_follow(String location) {
+        RequestTarget base = RequestTarget.parse("http://a/b");
+
+        assertThatThrownBy(() -> base.resolve(location))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }
