@@ -404,7 +404,10 @@ class HostileInputIT {
 
         assertThat(row.get("state")).isEqualTo("failed");
         assertThat(row.get("attempts")).as("not retried").isEqualTo(1);
-        assertThat((String) row.get("error")).startsWith("invalid job:");
+        assertThat((String) row.get("error"))
+                .startsWith("invalid job:")
+                .as("on one line, so it cannot forge a log line")
+                .doesNotContain("\r", "\n");
         assertThat(server.received()).isEmpty();
     }
 

@@ -101,7 +101,7 @@ public final class ResultStore extends AsyncProcessorSupport {
             row.put("responseBody", new byte[0]);
             row.put("responseSize", 0L);
             row.put("responseTruncated", false);
-            row.put("error", describe(cause));
+            row.put("error", oneLine(describe(cause)));
         }
         row.put("state", outcome.state().columnValue());
         row.put("retryDelayMillis", outcome.retryDelayMillis());
@@ -151,6 +151,29 @@ public final class ResultStore extends AsyncProcessorSupport {
             }
         }
         return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    }
+
+    /**
+     * Escapes control characters, so that a URL, header or Location from a user or a server cannot
+     * break the error column into several lines or forge a line in the log.
+     */
+    private static String oneLine(String text) {
+        StringBuilder line = new StringBuilder(text.length());
+        for (char c : text.toCharArray()) {
+            switch (c) {
+                case '\r' -> line.append("\\r");
+                case '\n' -> line.append("\\n");
+                case '\t' -> line.append("\\t");
+                default -> {
+                    if (Character.isISOControl(c)) {
+                        line.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        line.append(c);
+                    }
+                }
+            }
+        }
+        return line.toString();
     }
 
     private static void logOutcome(
