@@ -92,7 +92,11 @@ public final class TestHttpServer implements AutoCloseable {
      * SelfSignedCertificate needs Bouncy Castle or JDK internals that Java 17 keeps closed.
      */
     private static PfxOptions selfSignedKeyStore(String ip) throws Exception {
-        Path keyStore = Files.createTempDirectory("ipo-test-tls").resolve("server.p12");
+        Path directory = Files.createTempDirectory("ipo-test-tls");
+        Path keyStore = directory.resolve("server.p12");
+        // Deleted in reverse order of registration: the file, then its directory.
+        directory.toFile().deleteOnExit();
+        keyStore.toFile().deleteOnExit();
         String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
         Process process =
                 new ProcessBuilder(
