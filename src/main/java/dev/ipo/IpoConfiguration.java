@@ -65,7 +65,8 @@ public final class IpoConfiguration implements CamelConfiguration {
                         new JobHttpBinding(
                                 webClientOptions(settings, maxInFlight),
                                 settings.number("ipo.http.max-response-bytes"),
-                                settings.number("ipo.http.connect-timeout-ms")));
+                                settings.number("ipo.http.connect-timeout-ms"),
+                                settings.number("ipo.http.max-redirects")));
 
         RetryPolicy retryPolicy =
                 new RetryPolicy(
@@ -128,8 +129,6 @@ public final class IpoConfiguration implements CamelConfiguration {
                 // Every job in flight may talk to the same host; the in-flight cap is the limit.
                 .setMaxPoolSize(maxInFlight)
                 .setKeepAlive(true)
-                .setFollowRedirects(true)
-                .setMaxRedirects(settings.number("ipo.http.max-redirects"))
                 .setTrustAll(trustAll)
                 .setVerifyHost(!trustAll)
                 // Store bodies exactly as sent: never ask for, or undo, compression.

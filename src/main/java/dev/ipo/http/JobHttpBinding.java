@@ -7,13 +7,15 @@ import io.vertx.core.AsyncResult;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
-import io.vertx.ext.web.client.impl.HttpContext;
 import io.vertx.ext.web.client.impl.WebClientInternal;
+import java.net.ProtocolException;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -21,7 +23,6 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeoutException;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.vertx.http.DefaultVertxHttpBinding;
 import org.apache.camel.component.vertx.http.VertxHttpEndpoint;
@@ -41,27 +42,32 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
     public static final String JOB_PROPERTY = "ipoJob";
 
     private static final String BODY_PROPERTY = "ipoResponseBody";
-    private static final String DEADLINE_PROPERTY = "ipoDeadlineNanos";
-    private static final String DEADLINE_KEY = "ipo.deadlineNanos";
-    private static final String TIMER_KEY = "ipo.deadlineTimer";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
 
     private final WebClientOptions clientOptions;
     private final int maxResponseBytes;
     private final long connectTimeoutMillis;
-    private WebClient client;
+    private final int maxRedirects;
+    private HttpClient httpClient;
 
     /**
-     * @param clientOptions pool size, TLS and redirect settings of the client this binding owns
+     * @param clientOptions pool size and TLS settings of the client this binding owns; its redirect
+     *     settings are ignored
      * @param maxResponseBytes the most bytes of a response body kept; the rest is counted only
      * @param connectTimeoutMillis how long to wait for a TCP (and TLS) connection
+     * @param maxRedirects the most redirects one attempt follows; 0 stores a redirect as the answer
      */
     public JobHttpBinding(
-            WebClientOptions clientOptions, int maxResponseBytes, long connectTimeoutMillis) {
-        this.clientOptions = clientOptions;
+            WebClientOptions clientOptions,
+            int maxResponseBytes,
+            long connectTimeoutMillis,
+            int maxRedirects) {
+        // Redirects are followed by each job's JobCall, never by Vert.x; see JobCall for why.
+        this.clientOptions = new WebClientOptions(clientOptions).setFollowRedirects(false);
         this.maxResponseBytes = maxResponseBytes;
         this.connectTimeoutMillis = connectTimeoutMillis;
+        this.maxRedirects = maxRedirects;
     }
 
     @Override
@@ -71,11 +77,23 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
         RequestTarget target = RequestTarget.parse((String) job.get("url"));
         HttpMethod method = HttpMethod.valueOf((String) job.get("method"));
         long timeoutMillis = ((Number) job.get("timeout_ms")).longValue();
+        String data = (String) job.get("data");
 
-        WebClient client = client(endpoint.getComponent().getVertx());
+        Vertx vertx = endpoint.getComponent().getVertx();
+        JobCall call =
+                new JobCall(
+                        vertx,
+                        target,
+                        method,
+                        data.isEmpty() ? null : Buffer.buffer(data, "UTF-8"),
+                        timeoutMillis,
+                        maxRedirects);
+        // A web client per job is a light wrapper around the one shared HTTP client and its
+        // connection pool; it lets the job's call intercept its own requests only.
+        WebClient client = WebClient.wrap(httpClient(vertx), clientOptions);
+        ((WebClientInternal) client).addInterceptor(call);
         CappedBody body = new CappedBody(maxResponseBytes);
         exchange.setProperty(BODY_PROPERTY, body);
-        exchange.setProperty(DEADLINE_PROPERTY, System.nanoTime() + timeoutMillis * 1_000_000);
         HttpRequest<Buffer> request =
                 client.request(method, target.port(), target.host(), target.requestUri())
                         .ssl(target.secure())
@@ -84,9 +102,12 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
                         .as(body);
         MultiMap headers = request.headers();
         JSON.readValue((String) job.get("headers"), STRING_MAP).forEach(headers::add);
+        if (!headers.contains(HttpHeaders.HOST)) {
+            headers.set(HttpHeaders.HOST, target.authority());
+        }
 
-        String data = (String) job.get("data");
-        exchange.getMessage().setBody(data.isEmpty() ? null : Buffer.buffer(data, "UTF-8"));
+        // The call writes the data itself (see JobCall), so Camel sends the request without one.
+        exchange.getMessage().setBody(null);
         return request;
     }
 
@@ -97,7 +118,15 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
             AsyncResult<HttpResponse<Buffer>> response)
             throws JsonProcessingException {
         if (response.failed()) {
-            exchange.setException(deadlineOrCause(exchange, response.cause()));
+            Throwable cause = response.cause();
+            // The request was valid when it left (prepareHttpRequest checks the job), so an
+            // invalid argument now comes from decoding the server's answer, not from the job.
+            if (cause instanceof IllegalArgumentException) {
+                ProtocolException invalidAnswer = new ProtocolException(cause.getMessage());
+                invalidAnswer.initCause(cause);
+                cause = invalidAnswer;
+            }
+            exchange.setException(cause);
             return;
         }
         HttpResponse<Buffer> result = response.result();
@@ -125,68 +154,11 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
      * The binding keeps a client of its own, on the component's Vert.x instance, because the
      * endpoint's client is not reachable from outside Camel's package.
      */
-    private synchronized WebClient client(Vertx vertx) {
-        if (client == null) {
-            client = WebClient.create(vertx, clientOptions);
-            ((WebClientInternal) client).addInterceptor(context -> enforceDeadline(context, vertx));
+    private synchronized HttpClient httpClient(Vertx vertx) {
+        if (httpClient == null) {
+            httpClient = vertx.createHttpClient(clientOptions);
         }
-        return client;
-    }
-
-    /**
-     * Vert.x's own timeouts restart on every byte received, so a server that trickles one byte a
-     * second would never be cut off. This interceptor holds each request, redirects included, to
-     * one deadline: the job's timeout from the moment the request is prepared.
-     */
-    private static void enforceDeadline(HttpContext<?> context, Vertx vertx) {
-        switch (context.phase()) {
-            case PREPARE_REQUEST -> {
-                long timeoutMillis = context.request().timeout();
-                context.set(DEADLINE_KEY, System.nanoTime() + timeoutMillis * 1_000_000);
-            }
-            case SEND_REQUEST -> {
-                cancelDeadline(context, vertx);
-                long deadline = context.<Long>get(DEADLINE_KEY);
-                long remainingMillis = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
-                long timeoutMillis = context.request().timeout();
-                var clientRequest = context.clientRequest();
-                long timer =
-                        vertx.setTimer(
-                                remainingMillis,
-                                id ->
-                                        clientRequest.reset(
-                                                0,
-                                                new TimeoutException(
-                                                        "no complete response within "
-                                                                + timeoutMillis
-                                                                + " ms")));
-                context.set(TIMER_KEY, timer);
-            }
-            case DISPATCH_RESPONSE, FAILURE -> cancelDeadline(context, vertx);
-            default -> {}
-        }
-        context.next();
-    }
-
-    private static void cancelDeadline(HttpContext<?> context, Vertx vertx) {
-        Long timer = context.get(TIMER_KEY);
-        if (timer != null) {
-            vertx.cancelTimer(timer);
-            context.set(TIMER_KEY, null);
-        }
-    }
-
-    /**
-     * The deadline timer cuts the connection, and Vert.x then reports only that the stream was
-     * reset; past the deadline, say what really happened.
-     */
-    private static Throwable deadlineOrCause(Exchange exchange, Throwable cause) {
-        long deadline = exchange.getProperty(DEADLINE_PROPERTY, Long.class);
-        if (System.nanoTime() - deadline < 0) {
-            return cause;
-        }
-        Map<?, ?> job = exchange.getProperty(JOB_PROPERTY, Map.class);
-        return new TimeoutException("no complete response within " + job.get("timeout_ms") + " ms");
+        return httpClient;
     }
 
     /** Reads {@code Retry-After} as seconds or as an HTTP date; -1 when absent or unreadable. */

@@ -2,7 +2,10 @@ package dev.ipo.http;
 
 import java.net.IDN;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * Where a job's request goes: host, port, TLS and the request target exactly as the user wrote it.
@@ -18,6 +21,7 @@ import java.util.Locale;
 public record RequestTarget(String host, int port, boolean secure, String requestUri) {
 
     private static final String HEX = "0123456789ABCDEF";
+    private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*:");
 
     /**
      * Parses an absolute http or https URL.
@@ -65,6 +69,79 @@ public record RequestTarget(String host, int port, boolean secure, String reques
             rest = "/" + rest;
         }
         return new RequestTarget(asciiHost(host, url), port, secure, encodeUnsafe(rest));
+    }
+
+    /**
+     * Where a redirect's {@code Location} leads from this target, resolved as RFC 3986 section 5
+     * says and kept as written, like a job's own URL. Vert.x's own resolution decodes escapes such
+     * as {@code %2F}, which would send the request somewhere else.
+     *
+     * @throws IllegalArgumentException when the location is not an http or https URL
+     */
+    public RequestTarget resolve(String location) {
+        String reference = location.trim();
+        if (SCHEME.matcher(reference).lookingAt()) {
+            return parse(reference);
+        }
+        if (reference.startsWith("//")) {
+            return parse((secure ? "https:" : "http:") + reference);
+        }
+        int fragment = reference.indexOf('#');
+        if (fragment >= 0) {
+            reference = reference.substring(0, fragment);
+        }
+        int queryStart = requestUri.indexOf('?');
+        String basePath = queryStart < 0 ? requestUri : requestUri.substring(0, queryStart);
+        String resolved;
+        if (reference.isEmpty()) {
+            resolved = requestUri;
+        } else if (reference.startsWith("?")) {
+            resolved = basePath + reference;
+        } else {
+            int referenceQuery = reference.indexOf('?');
+            String path = referenceQuery < 0 ? reference : reference.substring(0, referenceQuery);
+            String query = referenceQuery < 0 ? "" : reference.substring(referenceQuery);
+            if (!path.startsWith("/")) {
+                path = basePath.substring(0, basePath.lastIndexOf('/') + 1) + path;
+            }
+            resolved = removeDotSegments(path) + query;
+        }
+        return new RequestTarget(host, port, secure, encodeUnsafe(resolved));
+    }
+
+    /**
+     * The {@code Host} header for this target. Vert.x writes an IPv6 literal without its brackets
+     * ({@code ::1:8080}), which servers reject, so IPO sets the header itself.
+     */
+    public String authority() {
+        String name = host.contains(":") ? "[" + host + "]" : host;
+        return port == (secure ? 443 : 80) ? name : name + ":" + port;
+    }
+
+    /** Whether both targets are the same origin: scheme, host and port. */
+    public boolean sameOrigin(RequestTarget other) {
+        return secure == other.secure && port == other.port && host.equalsIgnoreCase(other.host);
+    }
+
+    /** RFC 3986 section 5.2.4, for an absolute path. */
+    private static String removeDotSegments(String path) {
+        Deque<String> kept = new ArrayDeque<>();
+        String[] segments = path.split("/", -1);
+        for (int i = 1; i < segments.length; i++) {
+            boolean last = i == segments.length - 1;
+            switch (segments[i]) {
+                case "." -> {}
+                case ".." -> kept.pollLast();
+                default -> {
+                    kept.addLast(segments[i]);
+                    continue;
+                }
+            }
+            if (last) {
+                kept.addLast(""); // "/a/b/.." names the directory "/a/"
+            }
+        }
+        return "/" + String.join("/", kept);
     }
 
     private static int parsePort(String portText, String url) {

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ipo.http.HttpAttempt;
 import dev.ipo.http.JobHttpBinding;
+import dev.ipo.http.RedirectException;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.vertx.core.http.HttpClosedException;
 import java.net.ConnectException;
+import java.net.ProtocolException;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -127,7 +131,7 @@ public final class ResultStore implements AsyncProcessor {
                             new byte[0],
                             0,
                             false,
-                            describe(cause),
+                            oneLine(describe(cause)),
                             outcome.retryDelayMillis(),
                             startedAt);
         }
@@ -139,25 +143,67 @@ public final class ResultStore implements AsyncProcessor {
         return false;
     }
 
-    /** A short, clear sentence for the {@code error} column. */
+    /**
+     * A short, clear sentence for the {@code error} column. Vert.x and Netty wrap the real cause (a
+     * deadline's TimeoutException arrives inside a StreamResetException, a TLS error inside "Failed
+     * to create SSL connection"), so the whole chain is searched, outermost first.
+     */
     static String describe(Throwable cause) {
         if (cause == null) {
             return "the attempt failed for an unknown reason";
         }
-        // PostgreSQL text cannot hold NUL, and a server's error text may contain one.
-        String message = String.valueOf(cause.getMessage()).replace('\u0000', ' ');
         if (cause instanceof IllegalArgumentException) {
-            return "invalid job: " + message;
-        } else if (cause instanceof ConnectException) {
-            return "could not connect: " + message;
-        } else if (cause instanceof UnknownHostException) {
-            return "unknown host: " + message;
-        } else if (cause instanceof TimeoutException) {
-            return "timed out: " + message;
-        } else if (cause instanceof SSLException) {
-            return "TLS failed: " + message;
+            // Only thrown while the request is prepared; see JobHttpBinding.handleResponse.
+            return "invalid job: " + cause.getMessage();
         }
-        return cause.getClass().getSimpleName() + ": " + message;
+        Throwable root = cause;
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            root = t;
+        }
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            if (t instanceof ConnectException) {
+                return "could not connect: " + message;
+            } else if (t instanceof UnknownHostException) {
+                return "unknown host: " + message;
+            } else if (t instanceof TimeoutException) {
+                return "timed out: " + message;
+            } else if (t instanceof RedirectException) {
+                return "redirect failed: " + message;
+            } else if (t instanceof ProtocolException) {
+                return "not a valid HTTP answer: " + message;
+            } else if (t instanceof HttpClosedException
+                    || t instanceof PrematureChannelClosureException) {
+                return "connection closed before the answer was complete: " + message;
+            } else if (t instanceof SSLException) {
+                // The innermost cause says why, e.g. "unable to find valid certification path".
+                return "TLS failed: " + root.getMessage();
+            }
+        }
+        return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    }
+
+    /**
+     * Escapes control characters, so that a URL, header or Location from a user or a server cannot
+     * break the error column into several lines or forge a line in the log.
+     */
+    private static String oneLine(String text) {
+        StringBuilder line = new StringBuilder(text.length());
+        for (char c : text.toCharArray()) {
+            switch (c) {
+                case '\r' -> line.append("\\r");
+                case '\n' -> line.append("\\n");
+                case '\t' -> line.append("\\t");
+                default -> {
+                    if (Character.isISOControl(c)) {
+                        line.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        line.append(c);
+                    }
+                }
+            }
+        }
+        return line.toString();
     }
 
     private static void logOutcome(ResultRow row, int maxAttempts, Outcome outcome) {
