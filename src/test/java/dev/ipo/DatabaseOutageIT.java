@@ -86,6 +86,26 @@ class DatabaseOutageIT {
         assertEveryJobDoneWithOneCall(500);
     }
 
+    @Test
+    void should_claim_again_when_claims_failed_while_postgresql_was_down() throws Exception {
+        // Room for ten jobs, which one failed claim that kept its room would use up for good.
+        Map<String, String> tenJobs =
+                Map.of("ipo.max-in-flight", "10", "ipo.claim.page-size", "10");
+        try (Daemon daemon = Daemon.start(tenJobs)) {
+            TestDatabase.stop("fast");
+            // Longer than the pool's 30 s connection timeout, so that a sweep's claim fails.
+            Awaitility.await()
+                    .during(Duration.ofSeconds(35))
+                    .atMost(Duration.ofSeconds(45))
+                    .until(() -> daemon.context().isStarted());
+            TestDatabase.start();
+
+            insertJobs(30, "/status/200");
+            Jobs.awaitAllEnded(Duration.ofSeconds(30));
+        }
+        assertThat(Jobs.count("state = 'done'")).isEqualTo(30);
+    }
+
     /** Inserts one job and sees it done within seconds, which only a NOTIFY can do. */
     private static void assertListening() throws Exception {
         long id = Jobs.insert(server.url("/status/200?after-outage"));
