@@ -227,14 +227,14 @@ public final class ResultStore extends AsyncProcessorSupport {
                             "Could not store results while stopping; their jobs will run again."
                                     + " results={} error={}",
                             rows.size(),
-                            e.getMessage());
+                            rootMessage(e));
                     break;
                 }
                 LOG.warn(
                         "Could not store results; retrying. results={} retry_in_ms={} error={}",
                         rows.size(),
                         STORE_RETRY_MILLIS,
-                        e.getMessage());
+                        rootMessage(e));
                 try {
                     Thread.sleep(STORE_RETRY_MILLIS);
                 } catch (InterruptedException interrupted) {
@@ -246,6 +246,15 @@ public final class ResultStore extends AsyncProcessorSupport {
         for (PendingResult result : batch) {
             result.callback().done(false);
         }
+    }
+
+    /** The message of the innermost cause: the driver's or the pool's, not Camel's wrapper. */
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage();
     }
 
     private record PendingResult(
