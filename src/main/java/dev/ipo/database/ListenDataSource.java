@@ -18,9 +18,9 @@ import org.slf4j.LoggerFactory;
  * <p>camel-pgevent (4.17) reconnects by itself when its connection closes, but the reconnect blocks
  * one of the driver's I/O threads for good and gives up after its first failed attempt: after
  * PostgreSQL has been away for more than a second or two, the route still reports Started and hears
- * nothing, and connections that land on the blocked I/O thread hang. So the connections this hands
- * out never tell camel-pgevent that they closed; {@link #isConnectionLost()} tells {@link
- * ListenGuard} instead, which restarts the LISTEN route on a new connection.
+ * nothing. So the connections this hands out never tell camel-pgevent that they closed; {@link
+ * #isConnectionLost()} tells {@link ListenGuard} instead, which restarts the LISTEN route on a new
+ * connection.
  */
 public final class ListenDataSource extends PGDataSource {
 
