@@ -2,6 +2,7 @@ package dev.ipo;
 
 import dev.ipo.database.Database;
 import dev.ipo.database.EmbeddedDatabase;
+import dev.ipo.database.ListenGuard;
 import dev.ipo.http.JobHttpBinding;
 import dev.ipo.job.JobCapacity;
 import dev.ipo.job.JobHandBack;
@@ -36,6 +37,9 @@ public final class IpoConfiguration implements CamelConfiguration {
     /** The route that writes a batch of results; see routes/ipo.camel.yaml. */
     private static final String STORE_ENDPOINT = "direct:job-store-results";
 
+    /** The route that LISTENs on ipo_input; see routes/ipo.camel.yaml. */
+    private static final String LISTEN_ROUTE = "input-listen-new-jobs";
+
     /** Returns this daemon's unfinished jobs to the queue as it stops; see {@link JobHandBack}. */
     private static final Path HAND_BACK_SQL = Path.of("routes/sql/hand-back-running-jobs.sql");
 
@@ -50,6 +54,10 @@ public final class IpoConfiguration implements CamelConfiguration {
                         "timeout_ms", settings.text("ipo.job.timeout-ms")));
         context.getRegistry().bind("ipoDataSource", database.pool());
         context.getRegistry().bind("ipoListenDataSource", database.listenDataSource());
+        context.getRegistry()
+                .bind(
+                        "listenGuard",
+                        new ListenGuard(context, database.listenDataSource(), LISTEN_ROUTE));
         closeOnStop(context, database);
 
         String daemonId = daemonId();

@@ -1,6 +1,8 @@
 package dev.ipo;
 
 import org.apache.camel.main.Main;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 /**
@@ -14,6 +16,8 @@ import sun.misc.Signal;
  */
 public final class IpoMain {
 
+    private static final Logger LOG = LoggerFactory.getLogger(IpoMain.class);
+
     private IpoMain() {}
 
     public static void main(String[] args) throws Exception {
@@ -23,7 +27,14 @@ public final class IpoMain {
         // The JVM answers SIGTERM by running the shutdown hooks, where Camel stops gracefully, and
         // then exits 143 however clean the stop was. Handling the signal here instead ends main's
         // run, which stops Camel the same way and lets a clean stop exit 0.
-        Signal.handle(new Signal("TERM"), signal -> main.completed());
+        Signal.handle(
+                new Signal("TERM"),
+                signal -> {
+                    LOG.info(
+                            "Received SIGTERM; taking no new jobs and stopping gracefully. pid={}",
+                            ProcessHandle.current().pid());
+                    main.completed();
+                });
         System.exit(main.run(args));
     }
 }

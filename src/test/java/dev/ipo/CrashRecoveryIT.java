@@ -82,7 +82,7 @@ class CrashRecoveryIT {
             throws Exception {
         Jobs.execute(
                 "INSERT INTO ipo_flower (url) SELECT '"
-                        + server.url("/delay/1000")
+                        + server.url("/delay/2000")
                         + "?n=' || n FROM generate_series(1, 3000) AS n");
         // Small caps and pages, so that the work is shared and outlasts the kill.
         Map<String, String> settings = new HashMap<>(SHORT_LEASE);
@@ -97,7 +97,7 @@ class CrashRecoveryIT {
                     .atMost(Duration.ofSeconds(60))
                     .until(
                             () ->
-                                    running(victim) >= 50
+                                    callingForASecond(victim) >= 50
                                             && running(second) > 0
                                             && running(third) > 0);
             victim.kill();
@@ -145,6 +145,14 @@ class CrashRecoveryIT {
     private static long running(DaemonProcess daemon) throws Exception {
         return Jobs.count(
                 "state = 'running' AND claimed_by LIKE '" + daemon.claimedByPattern() + "'");
+    }
+
+    /** Running jobs claimed over a second ago: their two-second calls are most likely out. */
+    private static long callingForASecond(DaemonProcess daemon) throws Exception {
+        return Jobs.count(
+                "state = 'running' AND claimed_by LIKE '"
+                        + daemon.claimedByPattern()
+                        + "' AND updated_at < now() - INTERVAL '1 second'");
     }
 
     /** The path and query of a job's URL, as the server records it. */

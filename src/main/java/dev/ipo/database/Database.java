@@ -1,6 +1,5 @@
 package dev.ipo.database;
 
-import com.impossibl.postgres.jdbc.PGDataSource;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.util.Map;
@@ -19,7 +18,7 @@ public final class Database implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Database.class);
 
     private final HikariDataSource pool;
-    private final PGDataSource listenDataSource;
+    private final ListenDataSource listenDataSource;
 
     /**
      * @param jdbcUrl a {@code jdbc:postgresql://host:port/database} URL
@@ -40,7 +39,7 @@ public final class Database implements AutoCloseable {
         config.setInitializationFailTimeout(-1);
         pool = new HikariDataSource(config);
 
-        listenDataSource = new PGDataSource();
+        listenDataSource = new ListenDataSource();
         listenDataSource.setUrl(jdbcUrl.replaceFirst("^jdbc:postgresql:", "jdbc:pgsql:"));
         listenDataSource.setUser(user);
         listenDataSource.setPassword(password);
@@ -51,8 +50,8 @@ public final class Database implements AutoCloseable {
         return pool;
     }
 
-    /** A data source for camel-pgevent's LISTEN connection. */
-    public DataSource listenDataSource() {
+    /** A data source for camel-pgevent's LISTEN connection, which watches that connection. */
+    public ListenDataSource listenDataSource() {
         return listenDataSource;
     }
 

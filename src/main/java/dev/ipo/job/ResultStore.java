@@ -337,14 +337,14 @@ public final class ResultStore implements AsyncProcessor {
                             "Could not store results while stopping; their jobs will run again."
                                     + " results={} error={}",
                             batch.size(),
-                            e.getMessage());
+                            rootMessage(e));
                     break;
                 }
                 LOG.warn(
                         "Could not store results; retrying. results={} retry_in_ms={} error={}",
                         batch.size(),
                         STORE_RETRY_MILLIS,
-                        e.getMessage());
+                        rootMessage(e));
                 try {
                     Thread.sleep(STORE_RETRY_MILLIS);
                 } catch (InterruptedException interrupted) {
@@ -356,6 +356,15 @@ public final class ResultStore implements AsyncProcessor {
         for (PendingResult result : batch) {
             result.callback().done(false);
         }
+    }
+
+    /** The message of the innermost cause: the driver's or the pool's, not Camel's wrapper. */
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage();
     }
 
     /** Whether PostgreSQL refused the data itself (SQLSTATE class 22 or 23), not the connection. */
