@@ -127,7 +127,12 @@ public final class IpoConfiguration implements CamelConfiguration {
                     user,
                     EmbeddedDatabase.DATABASE);
         }
-        return new Database(url, user, password, settings.number("ipo.db.pool-size"));
+        return new Database(
+                url,
+                user,
+                password,
+                settings.number("ipo.db.pool-size"),
+                settings.text("ipo.db.synchronous-commit"));
     }
 
     private static WebClientOptions webClientOptions(Settings settings, int maxInFlight) {

@@ -249,6 +249,7 @@ class RetryIT {
     void should_keep_at_most_the_configured_jobs_in_flight() throws Exception {
         // The class's daemon hears no doorbell meanwhile, so the capped daemon runs every job.
         var routes = daemon.context().getRouteController();
+        routes.stopRoute("input-check-listen-connection");
         routes.stopRoute("input-listen-new-jobs");
         routes.stopRoute("input-sweep-due-jobs");
         try (Daemon capped = Daemon.start(Map.of("ipo.max-in-flight", "10"))) {
@@ -261,6 +262,7 @@ class RetryIT {
         } finally {
             routes.startRoute("input-sweep-due-jobs");
             routes.startRoute("input-listen-new-jobs");
+            routes.startRoute("input-check-listen-connection");
         }
 
         assertThat(Jobs.count("state = 'done'")).isEqualTo(100);
