@@ -29,8 +29,9 @@ Usage: bench/run.sh [options]
   --keep         keep the temporary PostgreSQL data directory and logs
   -h, --help     this text
 
-Environment: PG_BIN (default /usr/lib/postgresql/15/bin), BENCH_JAVA_OPTS (extra JVM options
-for the daemon, default none, so the daemon runs exactly as `java -jar target/ipo.jar`).
+Environment: PG_BIN (default /usr/lib/postgresql/15/bin); BENCH_JAVA_OPTS, extra JVM options for
+the daemon (default none, so it runs exactly as `java -jar target/ipo.jar`); BENCH_WARMUP_JOBS
+and BENCH_WARMUP_SEQUENTIAL, the warm-up's batch and one-at-a-time jobs (default 5000 and 1000).
 EOF
 }
 
