@@ -4,8 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ipo.support.DaemonProcess;
 import dev.ipo.support.Jobs;
-import dev.ipo.support.TestDatabase;
-import dev.ipo.support.TestHttpServer;
+import dev.ipo.support.QueueTest;
 import dev.ipo.support.TestHttpServer.Received;
 import java.time.Duration;
 import java.util.HashMap;
@@ -13,35 +12,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Checks that no job is lost or stuck when a daemon process is killed with SIGKILL mid-run. */
-class CrashRecoveryIT {
+class CrashRecoveryIT extends QueueTest {
 
     /** Short leases, so that a dead daemon's jobs come back within seconds. */
     private static final Map<String, String> SHORT_LEASE =
             Map.of("ipo.lease-ms", "3000", "ipo.lease-renew-interval-ms", "1000");
-
-    private static TestHttpServer server;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = TestHttpServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
-
-    @BeforeEach
-    void emptyQueue() throws Exception {
-        TestDatabase.clear();
-        server.reset();
-    }
 
     @Test
     void should_run_every_job_again_when_its_daemon_is_killed_with_1000_calls_in_flight()

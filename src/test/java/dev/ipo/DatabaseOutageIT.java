@@ -4,46 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ipo.support.Daemon;
 import dev.ipo.support.Jobs;
+import dev.ipo.support.QueueTest;
 import dev.ipo.support.TestDatabase;
-import dev.ipo.support.TestHttpServer;
 import dev.ipo.support.TestHttpServer.Received;
 import java.time.Duration;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Checks that a daemon rides out PostgreSQL restarts and outages and hears NOTIFYs again. */
-class DatabaseOutageIT {
+class DatabaseOutageIT extends QueueTest {
 
     /** A sweep too slow to matter, so that a job done within seconds proves LISTEN works. */
     private static final Map<String, String> SLOW_SWEEP = Map.of("ipo.sweep-interval-ms", "60000");
 
     private static final Duration LISTEN_DEADLINE = Duration.ofSeconds(10);
-
-    private static TestHttpServer server;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = TestHttpServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
-
-    @BeforeEach
-    void emptyQueue() throws Exception {
-        TestDatabase.clear();
-        server.reset();
-    }
 
     @AfterEach
     void leaveDatabaseRunning() {

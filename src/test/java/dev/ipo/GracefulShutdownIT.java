@@ -4,36 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ipo.support.DaemonProcess;
 import dev.ipo.support.Jobs;
-import dev.ipo.support.TestDatabase;
-import dev.ipo.support.TestHttpServer;
+import dev.ipo.support.QueueTest;
 import java.time.Duration;
 import java.util.Map;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Checks that SIGTERM takes no new jobs, finishes or hands back those in flight, and exits 0. */
-class GracefulShutdownIT {
-
-    private static TestHttpServer server;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = TestHttpServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
-
-    @BeforeEach
-    void emptyQueue() throws Exception {
-        TestDatabase.clear();
-        server.reset();
-    }
+class GracefulShutdownIT extends QueueTest {
 
     @Test
     void should_finish_jobs_in_flight_and_take_no_new_ones_when_sigterm_comes() throws Exception {

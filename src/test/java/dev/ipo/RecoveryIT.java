@@ -4,38 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ipo.support.Daemon;
 import dev.ipo.support.Jobs;
-import dev.ipo.support.TestDatabase;
-import dev.ipo.support.TestHttpServer;
+import dev.ipo.support.QueueTest;
 import dev.ipo.support.TestHttpServer.Received;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Checks that jobs nobody was listening for still run, and that daemons never share a job. */
-class RecoveryIT {
-
-    private static TestHttpServer server;
-
-    @BeforeAll
-    static void startServer() throws Exception {
-        server = TestHttpServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
-
-    @BeforeEach
-    void emptyQueue() throws Exception {
-        TestDatabase.clear();
-        server.reset();
-    }
+class RecoveryIT extends QueueTest {
 
     @Test
     void should_run_jobs_inserted_while_no_daemon_was_running() throws Exception {
