@@ -1,7 +1,12 @@
--- Claims a page of due jobs for this daemon. SKIP LOCKED lets several daemons claim at once
--- without waiting on each other, and the state test in the outer WHERE makes every claim atomic:
--- a job is running for exactly one daemon or for none. The ids go through an array so that the
--- outer UPDATE looks each row up by its key instead of scanning the table.
+-- Claims a page of due jobs for this daemon. FOR UPDATE SKIP LOCKED lets several daemons claim
+-- at once without waiting on each other: it locks each row it returns, after checking that the
+-- newest version of the row is still due, so a job is running for exactly one daemon or for none.
+-- The ids go through an array so that the UPDATE looks each row up by its key instead of
+-- scanning the table.
+--
+-- The claim commits without waiting for the disk (set_config with true applies to this
+-- statement's own transaction). A claim lost in a database crash only makes its job due again,
+-- which at-least-once delivery allows anyway; the result stored later flushes it with itself.
 UPDATE ipo_flower AS job
    SET state = 'running',
        attempts = job.attempts + 1,
@@ -15,7 +20,7 @@ UPDATE ipo_flower AS job
                              ORDER BY run_at, id
                              LIMIT :#limit
                                FOR UPDATE SKIP LOCKED))
-   AND job.state IN ('new', 'waiting')
+   AND set_config('synchronous_commit', 'off', true) IS NOT NULL
 RETURNING job.id,
           job.url,
           upper(job.method) AS method,

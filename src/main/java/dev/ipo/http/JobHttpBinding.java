@@ -49,7 +49,11 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
     private final int maxResponseBytes;
     private final long connectTimeoutMillis;
     private final int maxRedirects;
-    private HttpClient httpClient;
+
+    /** How many HTTP clients share the connections; see {@link #httpClient}. */
+    private static final int CLIENTS = 16;
+
+    private HttpClient[] httpClients;
 
     /**
      * @param clientOptions pool size and TLS settings of the client this binding owns; its redirect
@@ -90,7 +94,8 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
                         maxRedirects);
         // A web client per job is a light wrapper around the one shared HTTP client and its
         // connection pool; it lets the job's call intercept its own requests only.
-        WebClient client = WebClient.wrap(httpClient(vertx), clientOptions);
+        long jobId = ((Number) job.get("id")).longValue();
+        WebClient client = WebClient.wrap(httpClient(vertx, jobId), clientOptions);
         ((WebClientInternal) client).addInterceptor(call);
         CappedBody body = new CappedBody(maxResponseBytes);
         exchange.setProperty(BODY_PROPERTY, body);
@@ -151,14 +156,25 @@ public final class JobHttpBinding extends DefaultVertxHttpBinding {
     }
 
     /**
-     * The binding keeps a client of its own, on the component's Vert.x instance, because the
-     * endpoint's client is not reachable from outside Camel's package.
+     * The binding keeps clients of its own, on the component's Vert.x instance, because the
+     * endpoint's client is not reachable from outside Camel's package. There are several, each with
+     * a share of the connections, because Vert.x 4.5 scans every pooled connection to a host for
+     * each request: with thousands of connections to one host, that scan was half the daemon's CPU.
+     * A job always uses the same client, chosen by its id.
      */
-    private synchronized HttpClient httpClient(Vertx vertx) {
-        if (httpClient == null) {
-            httpClient = vertx.createHttpClient(clientOptions);
+    private synchronized HttpClient httpClient(Vertx vertx, long jobId) {
+        if (httpClients == null) {
+            int connectionsPerClient =
+                    Math.max(1, (clientOptions.getMaxPoolSize() + CLIENTS - 1) / CLIENTS);
+            httpClients = new HttpClient[CLIENTS];
+            for (int i = 0; i < CLIENTS; i++) {
+                httpClients[i] =
+                        vertx.createHttpClient(
+                                new WebClientOptions(clientOptions)
+                                        .setMaxPoolSize(connectionsPerClient));
+            }
         }
-        return httpClient;
+        return httpClients[(int) Math.floorMod(jobId, (long) CLIENTS)];
     }
 
     /** Reads {@code Retry-After} as seconds or as an HTTP date; -1 when absent or unreadable. */
