@@ -7,7 +7,7 @@
 # started is stopped when it ends, whether it succeeds, fails or is interrupted.
 #
 # Usage: bench/run.sh [--runs N] [--only LIST] [--wait-quiet SECONDS] [--pg-setting KEY=VALUE]
-#                     [--rebuild] [--keep]
+#                     [--analyze] [--rebuild] [--keep]
 # See bench/README.md for what each scenario measures.
 
 set -euo pipefail
@@ -23,8 +23,8 @@ Usage: bench/run.sh [options]
                  machine nearly idle (default 0: do not wait; a busy run is flagged anyway)
   --pg-setting K=V  add a postgresql.conf line, e.g. synchronous_commit=off to see what the
                  disk's flushes cost; repeatable; the summary lists it (default: none)
-  --no-analyze   skip the ANALYZE after each TRUNCATE; shows how the claim query does when
-                 the planner has no statistics (see bench/README.md)
+  --analyze      ANALYZE the emptied tables after each TRUNCATE, to compare the daemon's
+                 query plans with and without statistics (default: no ANALYZE)
   --rebuild      build target/ipo.jar even if it exists
   --keep         keep the temporary PostgreSQL data directory and logs
   -h, --help     this text
@@ -40,7 +40,7 @@ only=''
 rebuild=false
 keep=false
 quiet_wait=0
-analyze=1
+analyze=0
 pg_settings=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -52,7 +52,7 @@ while [[ $# -gt 0 ]]; do
         --wait-quiet=*) quiet_wait="${1#*=}"; shift ;;
         --pg-setting) pg_settings+=("${2:?--pg-setting needs KEY=VALUE}"); shift 2 ;;
         --pg-setting=*) pg_settings+=("${1#*=}"); shift ;;
-        --no-analyze) analyze=0; shift ;;
+        --analyze) analyze=1; shift ;;
         --rebuild) rebuild=true; shift ;;
         --keep) keep=true; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -67,6 +67,13 @@ if ! [[ "$quiet_wait" =~ ^[0-9]+$ ]]; then
     echo "--wait-quiet must be a whole number of seconds, got: $quiet_wait" >&2
     exit 2
 fi
+for scenario in ${only//,/ }; do
+    case "$scenario" in
+        fast|latency|slow1k|slow10k|idle|backlog) ;;
+        *) echo "--only takes fast, latency, slow1k, slow10k, idle, backlog; got: $scenario" >&2
+           exit 2 ;;
+    esac
+done
 for setting in ${pg_settings[@]+"${pg_settings[@]}"}; do
     if ! [[ "$setting" =~ ^[a-z_.]+=[A-Za-z0-9_.]+$ ]]; then
         echo "--pg-setting takes KEY=VALUE, got: $setting" >&2
@@ -84,8 +91,8 @@ fi
 for setting in ${pg_settings[@]+"${pg_settings[@]}"}; do
     reproduce+=" --pg-setting $setting"
 done
-if [[ "$analyze" == 0 ]]; then
-    reproduce+=" --no-analyze"
+if [[ "$analyze" == 1 ]]; then
+    reproduce+=" --analyze"
 fi
 
 for tool in node npm java "$pg_bin/postgres" "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/psql"; do

@@ -5,9 +5,10 @@
 // emptied table; the backlog scenario comes last because it restarts the daemon. Every wait is
 // bounded: a scenario that times out still reports what it saw, marked as a timeout.
 //
-// The measuring client is one process with two connections: it inserts jobs and LISTENs on
-// ipo_output, and it reads /proc for the daemon's CPU and memory. It never polls the table while
-// jobs run except for a count every few seconds, so its own CPU stays small (see details.md).
+// The measuring client is one process with three connections (inserts, a LISTEN on ipo_output,
+// statistics) that also reads /proc for the daemon's CPU and memory. It never polls the table
+// while jobs run except for a count every few seconds, so its own CPU stays small: details.md
+// reports it next to the daemon's.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -59,8 +60,8 @@ const MEMORY_SAMPLE_MS = 100;
 const COUNT_POLL_MS = 2_000;
 // A batch with no result for this long is given up as stalled, well before its timeout.
 const STALL_MS = 60_000;
-// BENCH_ANALYZE=0 leaves the table unanalyzed after TRUNCATE, to reproduce the blind claim plan.
-const ANALYZE_AFTER_TRUNCATE = (env.BENCH_ANALYZE ?? '1') !== '0';
+// BENCH_ANALYZE=1 analyzes the emptied tables after each TRUNCATE, to compare plans.
+const ANALYZE_AFTER_TRUNCATE = (env.BENCH_ANALYZE ?? '0') === '1';
 
 // Above this share of the machine taken by processes outside the benchmark, a run is flagged.
 const OTHER_LOAD_WARNING = 0.1;
@@ -68,8 +69,8 @@ const OTHER_LOAD_WARNING = 0.1;
 const QUIET_WAIT_MS = 1000 * Number(env.BENCH_QUIET_WAIT ?? '0');
 const QUIET_SAMPLE_MS = 2_000;
 
+// /proc reports CPU time in USER_HZ, which is 100 on Linux whatever the kernel's own tick.
 const CLOCK_TICKS_PER_SECOND = 100;
-const PAGE_BYTES = 4096;
 
 const TERMINAL_STATES = ['done', 'failed', 'cancelled'];
 
@@ -398,10 +399,8 @@ async function finishedCount(admin) {
 async function resetDatabase(admin) {
     await admin.query('TRUNCATE ipo_flower CASCADE');
     if (ANALYZE_AFTER_TRUNCATE) {
-        // TRUNCATE leaves the planner no statistics (reltuples -1), and the claim query planned
-        // blind can rescan its locking subquery once per row: minutes for 100,000 rows (see
-        // README). An empty table analyzed makes the planner count pages, as it would once
-        // autovacuum has seen a table in production.
+        // Off by default: right after TRUNCATE and a bulk INSERT the planner has no statistics,
+        // as in production after a bulk load, and the claim query must cope with that.
         await admin.query('ANALYZE ipo_flower, ipo_attempt');
     }
     await admin.query('CHECKPOINT');
