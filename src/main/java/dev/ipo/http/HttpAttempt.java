@@ -16,4 +16,8 @@ public record HttpAttempt(
         byte[] body,
         long size,
         boolean truncated,
-        long retryAfterMillis) {}
+        long retryAfterMillis) {
+
+    /** Stands for the answer of an attempt that got none: status 0, no headers, no body. */
+    public static final HttpAttempt NO_ANSWER = new HttpAttempt(0, "{}", new byte[0], 0, false, -1);
+}

@@ -97,44 +97,34 @@ public final class ResultStore implements AsyncProcessor {
         long startedAt = exchange.getClock().getCreated();
 
         HttpAttempt response = exchange.getMessage().getBody(HttpAttempt.class);
-        ResultRow row;
         Outcome outcome;
+        HttpAttempt answer;
+        String error;
         if (response != null) {
             outcome = retryPolicy.afterResponse(response, attempt, maxAttempts);
-            int status = response.statusCode();
-            row =
-                    new ResultRow(
-                            jobId,
-                            attempt,
-                            daemonId,
-                            outcome.state().columnValue(),
-                            status,
-                            response.headersJson(),
-                            response.body(),
-                            response.size(),
-                            response.truncated(),
-                            status >= 400 ? "server answered " + status : "",
-                            outcome.retryDelayMillis(),
-                            startedAt);
+            answer = response;
+            error = response.statusCode() >= 400 ? "server answered " + response.statusCode() : "";
         } else {
             Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
             boolean jobIsInvalid = cause instanceof IllegalArgumentException;
             outcome = retryPolicy.afterNoResponse(!jobIsInvalid, attempt, maxAttempts);
-            row =
-                    new ResultRow(
-                            jobId,
-                            attempt,
-                            daemonId,
-                            outcome.state().columnValue(),
-                            0,
-                            "{}",
-                            new byte[0],
-                            0,
-                            false,
-                            oneLine(describe(cause)),
-                            outcome.retryDelayMillis(),
-                            startedAt);
+            answer = HttpAttempt.NO_ANSWER;
+            error = oneLine(describe(cause));
         }
+        ResultRow row =
+                new ResultRow(
+                        jobId,
+                        attempt,
+                        daemonId,
+                        outcome.state().columnValue(),
+                        answer.statusCode(),
+                        answer.headersJson(),
+                        answer.body(),
+                        answer.size(),
+                        answer.truncated(),
+                        error,
+                        outcome.retryDelayMillis(),
+                        startedAt);
         logOutcome(row, maxAttempts, outcome);
 
         if (!queue.offer(new PendingResult(row, callback))) {
