@@ -7,8 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ipo.support.Daemon;
 import dev.ipo.support.Jobs;
 import dev.ipo.support.OutputListener;
-import dev.ipo.support.TestDatabase;
-import dev.ipo.support.TestHttpServer;
+import dev.ipo.support.QueueTest;
 import dev.ipo.support.TestHttpServer.Received;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
@@ -17,34 +16,24 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Checks the main job end to end: a row goes in, the request goes out, the answer comes back. */
-class JobFlowIT {
+class JobFlowIT extends QueueTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static TestHttpServer server;
     private static Daemon daemon;
 
     @BeforeAll
-    static void startDaemon() throws Exception {
-        server = TestHttpServer.start();
+    static void startDaemon() {
         daemon = Daemon.start();
     }
 
     @AfterAll
     static void stopDaemon() {
         daemon.close();
-        server.close();
-    }
-
-    @BeforeEach
-    void emptyQueue() throws SQLException {
-        TestDatabase.clear();
-        server.reset();
     }
 
     @Test

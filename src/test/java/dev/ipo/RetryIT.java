@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ipo.support.Daemon;
 import dev.ipo.support.Jobs;
 import dev.ipo.support.OutputListener;
+import dev.ipo.support.QueueTest;
 import dev.ipo.support.TestDatabase;
-import dev.ipo.support.TestHttpServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.sql.SQLException;
@@ -21,15 +21,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Checks retries, backoff, Retry-After, deadlines, scheduling, cancel, redrive and the cap. */
-class RetryIT {
+class RetryIT extends QueueTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
 
-    private static TestHttpServer server;
     private static Vertx flakyVertx;
     private static HttpServer flaky;
     private static final Map<String, AtomicInteger> CALLS = new ConcurrentHashMap<>();
@@ -42,7 +40,6 @@ class RetryIT {
      */
     @BeforeAll
     static void startServers() throws Exception {
-        server = TestHttpServer.start();
         flakyVertx = Vertx.vertx();
         flaky =
                 flakyVertx
@@ -92,13 +89,6 @@ class RetryIT {
     static void stopServers() {
         daemon.close();
         flakyVertx.close();
-        server.close();
-    }
-
-    @BeforeEach
-    void emptyQueue() throws SQLException {
-        TestDatabase.clear();
-        server.reset();
     }
 
     @Test
